@@ -1,0 +1,103 @@
+"""Turn a model's raw reply into an honest answer: each kept sentence cites a supporting passage.
+
+The support test is lexical: the share of a sentence's content words (lower-cased, cut to their
+first six letters as a cheap stemmer) that the passage also contains. It is fast, needs no
+model, and is easy to explain; see the README for how it was chosen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.chunking import sentence_spans
+
+MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\]", re.IGNORECASE)
+SUPPORT_THRESHOLD = 0.5
+"""A sentence is supported by a passage holding at least this share of its content words."""
+
+ABSTAIN_PATTERNS = re.compile(
+    r"articles? (?:do(?:es)?n[o’']?t|do not|does not) say|"
+    r"(?:do(?:es)?n[’']t|do not|does not|cannot|can't) (?:contain|mention|provide|specify|answer)|"
+    r"not (?:mentioned|provided|specified|stated) in the (?:passages|articles)|"
+    r"no (?:information|mention)",
+    re.IGNORECASE,
+)
+
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it
+    its this that these those there their they them he she his her him who whom whose which what
+    when where why how do does did has have had not no yes so than then also about into over after
+    before said says say will would can could may might should one any all some such i we you our
+    according article articles passage passages""".split()
+)
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str
+    passages: tuple[int, ...]
+    """0-based indexes of the passages that support this sentence."""
+
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"[\w]+", text.lower())
+    return {w[:6] for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+def support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content words found in the passage (0.0 when it has none)."""
+    words = content_words(sentence)
+    if not words:
+        return 0.0
+    return len(words & content_words(passage)) / len(words)
+
+
+def says_abstain(reply: str) -> bool:
+    return bool(ABSTAIN_PATTERNS.search(reply))
+
+
+def cited_numbers(text: str) -> list[int]:
+    """The 1-based passage numbers in the [n] markers of text, in order."""
+    return [int(n) for m in MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
+
+
+def check_sentences(reply: str, passages: list[str]) -> list[CheckedSentence]:
+    """Each supported sentence of reply with the passages that support it; others are dropped.
+
+    A marker is kept when its passage supports the sentence, moved to the best passage when it
+    does not, and added when the model forgot it. Markers naming no passage are ignored.
+    """
+    checked = []
+    for span in sentence_spans(reply):
+        raw = reply[span.start : span.end]
+        text = MARKER.sub("", raw).strip()
+        if not text:
+            continue
+        cited = [n - 1 for n in cited_numbers(raw) if 1 <= n <= len(passages)]
+        if not content_words(text):  # "Yes." cannot be checked word by word: keep its markers
+            checked.append(CheckedSentence(text, tuple(dict.fromkeys(cited))))
+            continue
+        scores = [support(text, p) for p in passages]
+        kept = tuple(dict.fromkeys(i for i in cited if scores[i] >= SUPPORT_THRESHOLD))
+        if not kept and scores:
+            best = max(range(len(passages)), key=scores.__getitem__)
+            kept = (best,) if scores[best] >= SUPPORT_THRESHOLD else ()
+        if kept:
+            checked.append(CheckedSentence(text, kept))
+    return checked
+
+
+def render(sentences: list[CheckedSentence], order: list[int]) -> str:
+    """Sentences with markers renumbered by order (the passage indexes, in citation order)."""
+    out = []
+    for sentence in sentences:
+        marks = "".join(f"[{order.index(i) + 1}]" for i in sentence.passages)
+        body, end = _split_final_punctuation(sentence.text)
+        out.append(f"{body} {marks}{end}" if marks else f"{body}{end}")
+    return " ".join(out)
+
+
+def _split_final_punctuation(text: str) -> tuple[str, str]:
+    match = re.search(r"[.!?]+[\"'”’]?$", text)
+    return (text[: match.start()], match.group()) if match else (text, ".")

