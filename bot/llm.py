@@ -69,8 +69,10 @@ def _local_model(path: Path, settings: Settings) -> BaseChatModel:
             streaming=True,
             verbose=False,
         )
-    except Exception as err:  # llama.cpp reports a bad file as a bare ValueError
-        raise ModelError(f"{path}: the model failed to load ({err})") from err
+    except Exception as err:  # llama.cpp's reason arrives wrapped in a many-line pydantic error
+        raise ModelError(
+            f"{path}: the model failed to load (llama.cpp cannot read it: truncated or corrupt?)"
+        ) from err
 
 
 def check_gguf(path: Path) -> None:

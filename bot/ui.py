@@ -62,7 +62,10 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
         with gr.Accordion("Articles", open=False):
             uploads = gr.File(
-                label="Add article files", file_count="multiple", file_types=UPLOAD_TYPES
+                label="Add article files",
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                elem_id="uploads",
             )
             add = gr.Button("Add to index", elem_id="add")
             status = gr.Markdown()
@@ -70,6 +73,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 headers=["published", "title", "source", "id", "passages"],
                 value=lambda: article_rows(briefer),
                 interactive=False,
+                elem_id="articles",
             )
 
         def respond(message: str, history: list, plain: list) -> Iterator[tuple]:

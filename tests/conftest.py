@@ -1,0 +1,85 @@
+"""Shared fixtures: real Chroma in temp dirs, the real MiniLM, real GGUF models loaded once."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+for name, value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}.items():
+    os.environ[name] = value
+
+from bot.config import SAMPLE_CORPUS, Settings  # noqa: E402
+from bot.ingest import ingest_paths  # noqa: E402
+from bot.llm import default_model_path, load_chat_model, tiny_model_path  # noqa: E402
+from bot.store import Store  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+# The default model is assembled once per checkout and reused by later runs.
+MODELS_DIR = REPO / ".briefing" / "models"
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return MODELS_DIR
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    """Settings for a fresh, empty data home; keyword arguments override fields."""
+
+    def make(**overrides) -> Settings:
+        values = {"home": tmp_path / "home", "models_dir": MODELS_DIR} | overrides
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tmp_path_factory) -> Settings:
+    return Settings(
+        home=tmp_path_factory.mktemp("tiny-home"),
+        models_dir=MODELS_DIR,
+        llm_model=str(tiny_model_path()),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_settings):
+    return load_chat_model(tiny_settings)
+
+
+@pytest.fixture(scope="session")
+def default_settings(tmp_path_factory) -> Settings:
+    return Settings(home=tmp_path_factory.mktemp("default-home"), models_dir=MODELS_DIR)
+
+
+@pytest.fixture(scope="session")
+def default_model_file(default_settings) -> Path:
+    return default_model_path(default_settings)
+
+
+@pytest.fixture(scope="session")
+def default_model(default_settings, default_model_file):
+    return load_chat_model(default_settings)
+
+
+@pytest.fixture(scope="session")
+def sample_store(default_settings) -> Store:
+    """The sample corpus, indexed once for the session."""
+    store = Store(default_settings)
+    ingest_paths([SAMPLE_CORPUS], default_settings, store=store)
+    return store
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

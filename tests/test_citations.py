@@ -1,0 +1,47 @@
+"""The citation check on hand-made replies: markers kept, moved, added, dropped."""
+
+from bot.citations import check_sentences, render, says_abstain, support
+
+PASSAGES = [
+    "The mayor opened the new bridge on Monday.",
+    "Qatar, Egypt and Russia issued a joint statement calling for calm.",
+]
+
+
+def test_a_right_marker_is_kept():
+    [s] = check_sentences("Qatar, Egypt and Russia issued a joint statement [2].", PASSAGES)
+    assert s.passages == (1,)
+
+
+def test_a_wrong_marker_moves_to_the_supporting_passage():
+    [s] = check_sentences("Qatar, Egypt and Russia issued the joint statement [1].", PASSAGES)
+    assert s.passages == (1,)
+
+
+def test_a_forgotten_marker_is_added_and_a_nonexistent_one_ignored():
+    [a, b] = check_sentences(
+        "The mayor opened the bridge. Russia issued a statement [7].", PASSAGES
+    )
+    assert (a.passages, b.passages) == ((0,), (1,))
+
+
+def test_an_unsupported_sentence_is_dropped():
+    checked = check_sentences("The mayor opened the bridge [1]. Paris is in France [1].", PASSAGES)
+    assert [s.text for s in checked] == ["The mayor opened the bridge."]
+
+
+def test_render_renumbers_in_citation_order():
+    checked = check_sentences("Russia issued a statement [2]. The mayor opened it [1].", PASSAGES)
+    assert render(checked, [1, 0]) == ("Russia issued a statement [1]. The mayor opened it [2].")
+
+
+def test_support_is_the_share_of_content_words_found():
+    assert support("Russia issued a statement", PASSAGES[1]) == 1.0
+    assert support("Paris hosted the games", PASSAGES[1]) == 0.0
+    assert support("Yes.", PASSAGES[1]) == 0.0
+
+
+def test_abstention_phrases_are_recognised():
+    assert says_abstain("The articles don't say.")
+    assert says_abstain("The passages do not mention who leads them.")
+    assert not says_abstain("Eight countries issued it [1].")

@@ -1,0 +1,60 @@
+"""Model files: the bundled default is assembled and verified; bad files get clear errors."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.errors import ModelError
+from bot.llm import (
+    DEFAULT_MODEL_SHA256,
+    DEFAULT_MODEL_SIZE,
+    TINY_MODEL_SHA256,
+    check_gguf,
+    load_chat_model,
+    tiny_model_path,
+)
+
+
+def test_default_model_is_assembled_with_the_published_hash(default_model_file):
+    assert default_model_file.stat().st_size == DEFAULT_MODEL_SIZE
+    marker = json.loads(
+        default_model_file.with_name(default_model_file.name + ".verified").read_text()
+    )
+    assert marker["sha256"] == DEFAULT_MODEL_SHA256
+
+
+def test_tiny_model_file_is_the_published_one():
+    digest = hashlib.sha256(tiny_model_path().read_bytes()).hexdigest()
+    assert digest == TINY_MODEL_SHA256
+
+
+def test_missing_and_non_gguf_files_are_refused(tmp_path):
+    with pytest.raises(ModelError, match="nope.gguf: model file not found"):
+        check_gguf(tmp_path / "nope.gguf")
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"\x00" * 1024)
+    with pytest.raises(ModelError, match="junk.gguf: not a GGUF model file"):
+        check_gguf(junk)
+
+
+def test_truncated_gguf_fails_with_a_clear_error(tmp_path, make_settings):
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(tiny_model_path().read_bytes()[:100_000])
+    with pytest.raises(ModelError, match="truncated.gguf: the model failed to load"):
+        load_chat_model(make_settings(llm_model=str(truncated)))
+
+
+def test_cli_reports_a_corrupt_model_in_one_line(tmp_path):
+    junk = tmp_path / "corrupt.gguf"
+    junk.write_bytes(b"GGUF" + b"\x00" * 4096)
+    env = os.environ | {"BRIEFING_HOME": str(tmp_path / "home"), "BRIEFING_LLM_MODEL": str(junk)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "Who?"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("briefing: error: ") and "corrupt.gguf" in last

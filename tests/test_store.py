@@ -1,0 +1,75 @@
+"""The index on real Chroma with the real MiniLM embeddings."""
+
+import pytest
+
+from bot.articles import load_paths
+from bot.config import SAMPLE_CORPUS
+from bot.errors import ArticleError
+from bot.ingest import ingest_paths
+from bot.store import Store
+
+
+def article_file(folder, name, body, title="Test story"):
+    path = folder / f"{name}.md"
+    path.write_text(f'---\ntitle: "{title}"\nsource: "Wire"\npublished: "2024-01-02"\n---\n{body}')
+    return path
+
+
+def test_reingesting_unchanged_articles_adds_nothing(make_settings):
+    settings = make_settings()
+    first = ingest_paths([SAMPLE_CORPUS], settings)
+    store = Store(settings)
+    count = store.count()
+    assert first.added == ["homs-falls"] and count == first.passages > 0
+    again = ingest_paths([SAMPLE_CORPUS], settings)
+    assert again.unchanged == ["homs-falls"] and again.passages == 0
+    assert store.count() == count
+
+
+def test_a_changed_article_replaces_its_passages(make_settings, tmp_path):
+    settings = make_settings()
+    path = article_file(tmp_path, "story", "The mayor opened the bridge. Crowds cheered.")
+    ingest_paths([path], settings)
+    article_file(tmp_path, "story", "The mayor closed the bridge for repairs.")
+    report = ingest_paths([path], settings)
+    assert report.replaced == ["story"]
+    store = Store(settings)
+    texts = [p.text for p in store.all_passages()]
+    assert texts == ["The mayor closed the bridge for repairs."]
+
+
+def test_passages_carry_article_metadata_and_offsets(make_settings):
+    settings = make_settings()
+    ingest_paths([SAMPLE_CORPUS], settings)
+    article = load_paths([SAMPLE_CORPUS])[0]
+    for passage in Store(settings).all_passages():
+        assert article.text[passage.start : passage.end] == passage.text
+        assert (passage.article_id, passage.source, passage.published) == (
+            "homs-falls",
+            "New York Post",
+            "2024-12-07",
+        )
+
+
+def test_remove_deletes_one_article(make_settings, tmp_path):
+    settings = make_settings()
+    ingest_paths([SAMPLE_CORPUS, article_file(tmp_path, "other", "A dog won a prize.")], settings)
+    store = Store(settings)
+    assert store.remove("other") == 1
+    assert [row["article_id"] for row in store.articles()] == ["homs-falls"]
+    assert store.remove("other") == 0
+
+
+def test_a_bad_input_in_a_batch_changes_nothing(make_settings, tmp_path):
+    settings = make_settings()
+    good = article_file(tmp_path, "good", "Fine text.")
+    with pytest.raises(ArticleError, match="missing.md"):
+        ingest_paths([good, tmp_path / "missing.md"], settings)
+    assert Store(settings).count() == 0
+
+
+def test_search_finds_the_joint_statement_with_cosine_scores(sample_store):
+    hits = sample_store.search("Who issued the joint statement?", 4)
+    assert any("joint statement" in hit.text for hit in hits)
+    assert all(-1.0 <= hit.score <= 1.0 for hit in hits)
+    assert hits == sorted(hits, key=lambda h: -h.score)

@@ -1,0 +1,97 @@
+"""The chat page in headless Chromium: it starts on an empty index, ingests the sample, answers."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import free_port
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def chat_url(tmp_path_factory, models_dir, default_model_file):
+    port = free_port()
+    env = os.environ | {
+        "BRIEFING_HOME": str(tmp_path_factory.mktemp("ui-home")),
+        "BRIEFING_MODELS_DIR": str(models_dir),
+    }
+    log = tmp_path_factory.mktemp("ui-log") / "chat.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "chat", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, server, log, seconds=300)
+        yield url, log
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_until_serving(url, server, log, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"chat server exited early:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"chat server not up after {seconds}s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser.new_page()
+        browser.close()
+
+
+@pytest.mark.slow
+def test_the_page_answers_with_a_citation(chat_url, page):
+    url, log = chat_url
+    assert "ingesting the sample corpus" in log.read_text()
+    page.goto(url, timeout=60_000)
+    page.locator("#question textarea").fill("Who issued the joint statement?")
+    page.locator("#question textarea").press("Enter")
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("Sources", timeout=180_000)
+    expect(chat).to_contain_text("[1]")
+    expect(chat).to_contain_text("Syrian rebels capture Homs")
+    expect(chat).to_contain_text("issued a joint statement")
+    expect(chat).to_contain_text("Russia")
+
+
+@pytest.mark.slow
+def test_article_files_can_be_added_from_the_page(chat_url, page, tmp_path):
+    url, _ = chat_url
+    upload = tmp_path / "harbour-strike.md"
+    upload.write_text(
+        '---\ntitle: "Dockers strike at the harbour"\nsource: "Port Gazette"\n'
+        'published: "2024-12-09"\n---\nDock workers walked out on Monday over pay.\n'
+    )
+    page.goto(url, timeout=60_000)
+    page.get_by_role("button", name="Articles").click()
+    page.locator("#uploads input[type=file]").set_input_files(str(upload))
+    page.locator("#add").click()
+    expect(page.get_by_text("Done: 1 added")).to_be_visible(timeout=60_000)
+    expect(page.locator("#articles")).to_contain_text("Dockers strike at the harbour")
