@@ -58,6 +58,12 @@ class Citation:
     end: int
     score: float
 
+    @classmethod
+    def from_passage(cls, n: int, p: Passage) -> Citation:
+        return cls(
+            n, p.article_id, p.title, p.source, p.published, p.url, p.text, p.start, p.end, p.score
+        )
+
 
 @dataclass
 class Answer:
@@ -68,12 +74,14 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     standalone_question: str | None = None
-    """The question as retrieval saw it, when a follow-up was rewritten."""
+    """The question as retrieval saw it, when a follow-up was rewritten (not in to_dict)."""
+    retrieved: list[Passage] = field(default_factory=list)
+    """Every passage retrieval returned, best first (not in to_dict; the eval scores it)."""
 
     def to_dict(self) -> dict:
+        """Exactly the answer JSON of GUIDE.md."""
         data = asdict(self)
-        if data["standalone_question"] is None:
-            del data["standalone_question"]
+        del data["standalone_question"], data["retrieved"]
         return data
 
 
@@ -124,6 +132,7 @@ class Briefer:
         passages = self.retriever.retrieve(standalone)
         timings = {"retrieve_s": time.perf_counter() - started}
         answer = Answer(question, ABSTAIN_ANSWER, True, [], timings, self.model)
+        answer.retrieved = passages
         if standalone != question:
             answer.standalone_question = standalone
         if passages and passages[0].score >= self.settings.min_relevance:
@@ -160,10 +169,4 @@ class Briefer:
             return
         answer.answer = citations.render(sentences, order)
         answer.abstained = False
-        answer.citations = [_citation(n, passages[i]) for n, i in enumerate(order, 1)]
-
-
-def _citation(n: int, p: Passage) -> Citation:
-    return Citation(
-        n, p.article_id, p.title, p.source, p.published, p.url, p.text, p.start, p.end, p.score
-    )
+        answer.citations = [Citation.from_passage(n, passages[i]) for n, i in enumerate(order, 1)]

@@ -20,7 +20,8 @@ ABSTAIN_PATTERNS = re.compile(
     r"articles? (?:do(?:es)?n[o’']?t|do not|does not) say|"
     r"(?:do(?:es)?n[’']t|do not|does not|cannot|can't) (?:contain|mention|provide|specify|answer)|"
     r"not (?:mentioned|provided|specified|stated) in the (?:passages|articles)|"
-    r"no (?:information|mention)",
+    r"no (?:information|mention)|"
+    r"(?:don[’']t|do not) know",
     re.IGNORECASE,
 )
 

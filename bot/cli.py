@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.errors import BriefingError
@@ -56,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     chat.add_argument("--port", type=int, default=7860, help="port to listen on (7860)")
     chat.set_defaults(handler=cmd_chat)
+
+    evaluate = commands.add_parser("eval", help="run a question set and write a scored report")
+    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    evaluate.add_argument(
+        "--corpus", type=Path, default=SAMPLE_CORPUS, help="article folder (the sample corpus)"
+    )
+    evaluate.add_argument("--out", type=Path, default=Path("evals/out"), help="output folder")
+    evaluate.add_argument(
+        "--pipeline", choices=["ours", "stock"], default="ours", help="ours, or the stock recipe"
+    )
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--baseline", type=Path, help="summary.json to gate against")
+    evaluate.add_argument(
+        "--margin", type=float, default=0.05, help="allowed drop below the baseline (0.05)"
+    )
+    evaluate.set_defaults(handler=cmd_eval)
     return parser
 
 
@@ -115,6 +132,20 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         print(f"The index is empty: ingesting the sample corpus from {SAMPLE_CORPUS}")
         print(ingest_paths([SAMPLE_CORPUS], settings).summary())
     serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluate import gate_failures, run_eval
+
+    summary = run_eval(args.questions, settings, args.corpus, args.out, args.pipeline, args.limit)
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {args.out}/results.jsonl, summary.json, report.md")
+    if args.baseline:
+        failures = gate_failures(summary, json.loads(args.baseline.read_text()), args.margin)
+        for failure in failures:
+            print(f"briefing: gate failed: {failure}", file=sys.stderr)
+        return 1 if failures else 0
     return 0
 
 

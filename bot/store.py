@@ -66,12 +66,22 @@ def embedding_text(passage: Passage) -> str:
 
 
 class Store:
-    """One Chroma collection of passages, using cosine distance."""
+    """One Chroma collection of passages, using cosine distance.
 
-    def __init__(self, settings: Settings):
+    `splitter` cuts an article into passages; the default packs whole sentences into passages
+    of at most settings.passage_chars. The eval's stock pipeline passes its own.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        collection: str | None = None,
+        splitter: Callable[[Article], list[Passage]] | None = None,
+    ):
         import chromadb
 
         self.settings = settings
+        self.splitter = splitter or (lambda a: split_article(a, settings.passage_chars))
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         if settings.chroma_url:
             from urllib.parse import urlparse
@@ -89,7 +99,9 @@ class Store:
                 path=str(settings.chroma_path), settings=chroma_settings
             )
         self.collection = self.client.get_or_create_collection(
-            settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            collection or settings.collection,
+            metadata={"hnsw:space": "cosine"},
+            embedding_function=None,
         )
 
     def count(self) -> int:
@@ -122,7 +134,7 @@ class Store:
         if existing["ids"] and not old_ids:
             report.unchanged.append(article.id)
             return
-        passages = split_article(article, self.settings.passage_chars)
+        passages = self.splitter(article)
         self.collection.add(
             ids=[f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))],
             documents=[p.text for p in passages],

@@ -1,0 +1,271 @@
+"""Run a question set, score every answer, write results.jsonl, summary.json and report.md.
+
+Metrics (also in the README):
+- accuracy: on answerable questions, right when every `must_include` term appears in the
+  normalised answer, or (without must_include) any accepted answer does. When the accepted answer
+  is yes or no, the answer's first "yes" or "no" decides. An abstention is wrong.
+- abstention_rate: share of unanswerable questions the bot abstained on (higher is better).
+- false_abstention_rate: share of answerable questions it abstained on (lower is better).
+- citation_precision: share of all citations, over answered answerable questions, that support
+  the answer. A citation supports it when its passage comes from one of the question's gold
+  articles (`source_ids`) and, unless the accepted answer is yes/no, contains a content word of
+  an accepted answer or must_include term. Citations of an unanswerable question's answer never
+  support it.
+- source_recall: share of a question's `source_ids` that its citations cover (answerable only).
+- recall_at_k: share of a question's `source_ids` found among all retrieved passages (the k the
+  model saw), and mrr: mean of 1/rank of the first retrieved passage from a gold article.
+- latency: p50 and p95 of first_token_s and total_s over all questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.answer import Answer, Briefer
+from bot.citations import content_words
+from bot.config import SAMPLE_CORPUS, Settings
+from bot.errors import BriefingError
+from bot.ingest import ingest_paths
+from bot.llm import load_chat_model, model_name
+from bot.store import Store
+
+GATED_METRICS = ("accuracy", "abstention_rate")
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    source_ids: list[str]
+    answerable: bool
+    must_include: list[str] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    kind: str = ""
+
+    @property
+    def yes_no(self) -> str | None:
+        first = normalise(self.answers[0]) if self.answers else ""
+        return first if first in ("yes", "no") else None
+
+    @property
+    def category(self) -> str:
+        """The question's kind for the report: its own `kind`, else one derived from it."""
+        if self.kind:
+            return self.kind
+        if not self.answerable:
+            return "unanswerable"
+        if self.history:
+            return "follow-up"
+        return "yes/no" if self.yes_no else "fact"
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a question set (GUIDE format); a bad line raises an error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BriefingError(f"{path}: cannot read ({err})") from err
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            questions.append(
+                Question(
+                    id=str(data["id"]),
+                    question=data["question"],
+                    answers=list(data.get("answers") or []),
+                    source_ids=list(data.get("source_ids") or []),
+                    answerable=bool(data.get("answerable", True)),
+                    must_include=list(data.get("must_include") or []),
+                    history=list(data.get("history") or []),
+                    kind=str(data.get("kind") or ""),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise BriefingError(f"{path}:{number}: not a valid question ({err})") from err
+    if not questions:
+        raise BriefingError(f"{path}: no questions")
+    return questions
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation to spaces, single spaces: so '24-year' matches '24 year'."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def is_correct(question: Question, answer: dict) -> bool:
+    if not question.answerable or answer["abstained"]:
+        return False
+    said = normalise(answer["answer"])
+    if question.yes_no:
+        first = re.search(r"\b(yes|no)\b", said)
+        return bool(first) and first.group(1) == question.yes_no
+    if question.must_include:
+        return all(f" {normalise(t)} " in f" {said} " for t in question.must_include)
+    return any(f" {normalise(a)} " in f" {said} " for a in question.answers)
+
+
+def citation_supports(question: Question, citation: dict) -> bool:
+    if not question.answerable or citation["article_id"] not in question.source_ids:
+        return False
+    if question.yes_no:
+        return True
+    expected = content_words(" ".join(question.answers + question.must_include))
+    return bool(expected & content_words(citation["passage"]))
+
+
+def score(question: Question, answer: dict, retrieved: list[str]) -> dict:
+    """Per-question verdicts; retrieved is the retrieved passages' article ids, best first."""
+    cited = {c["article_id"] for c in answer["citations"]}
+    gold = set(question.source_ids)
+    first_gold = next((rank for rank, a in enumerate(retrieved, 1) if a in gold), None)
+    return {
+        "correct": is_correct(question, answer),
+        "supporting_citations": sum(citation_supports(question, c) for c in answer["citations"]),
+        "source_recall": len(cited & gold) / len(gold) if gold else None,
+        "recall_at_k": len(set(retrieved) & gold) / len(gold) if gold else None,
+        "reciprocal_rank": 1 / first_gold if first_gold else 0.0,
+    }
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The metrics of the module docstring, from scored result rows."""
+    answerable = [r for r in rows if r["expected"]["answerable"]]
+    unanswerable = [r for r in rows if not r["expected"]["answerable"]]
+    answered = [r for r in answerable if not r["answer"]["abstained"]]
+    citations = sum(len(r["answer"]["citations"]) for r in answered)
+    with_gold = [r for r in answerable if r["expected"]["source_ids"]]
+    first = [r["answer"]["timings"]["first_token_s"] for r in rows]
+    total = [r["answer"]["timings"]["total_s"] for r in rows]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for r in rows:
+        ok = r["score"]["correct"] if r["expected"]["answerable"] else r["answer"]["abstained"]
+        by_kind[r["kind"]].append(ok)
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "accuracy": _mean([r["score"]["correct"] for r in answerable]),
+        "abstention_rate": _mean([r["answer"]["abstained"] for r in unanswerable]),
+        "false_abstention_rate": _mean([r["answer"]["abstained"] for r in answerable]),
+        "citation_precision": (
+            sum(r["score"]["supporting_citations"] for r in answered) / citations
+            if citations
+            else None
+        ),
+        "source_recall": _mean([r["score"]["source_recall"] for r in with_gold]),
+        "recall_at_k": _mean([r["score"]["recall_at_k"] for r in with_gold]),
+        "mrr": _mean([r["score"]["reciprocal_rank"] for r in with_gold]),
+        "first_token_p50_s": _percentile(first, 50),
+        "first_token_p95_s": _percentile(first, 95),
+        "total_p50_s": _percentile(total, 50),
+        "total_p95_s": _percentile(total, 95),
+        "right_by_kind": {kind: _mean(oks) for kind, oks in sorted(by_kind.items())},
+    }
+
+
+def _mean(values: list) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _percentile(values: list[float], pct: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 3)
+
+
+def eval_collection(corpus: Path, pipeline: str, settings: Settings) -> str:
+    """A collection per corpus folder, pipeline and passage size, so re-runs reuse the index."""
+    key = f"{corpus.resolve()}|{pipeline}|{settings.passage_chars}"
+    return f"eval-{pipeline}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def build_pipeline(pipeline: str, corpus: Path, settings: Settings):
+    """Index the corpus (unchanged articles are skipped) and return an object with ask()."""
+    from bot.stock import StockPipeline, stock_split
+
+    collection = eval_collection(corpus, pipeline, settings)
+    splitter = stock_split if pipeline == "stock" else None
+    store = Store(settings, collection=collection, splitter=splitter)
+    print(ingest_paths([corpus], settings, store=store).summary())
+    chat_model = load_chat_model(settings)
+    if pipeline == "stock":
+        return StockPipeline(settings, store, chat_model, model_name(settings))
+    return Briefer(settings, store=store, chat_model=chat_model)
+
+
+def run_eval(
+    questions_path: Path,
+    settings: Settings,
+    corpus: Path = SAMPLE_CORPUS,
+    out: Path = Path("evals/out"),
+    pipeline: str = "ours",
+    limit: int | None = None,
+) -> dict:
+    """Answer every question, score it, write the three outputs; returns the summary."""
+    questions = load_questions(questions_path)[:limit]
+    bot = build_pipeline(pipeline, corpus, settings)
+    rows = []
+    for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
+        answer: Answer = bot.ask(question.question, question.history)
+        data = answer.to_dict()
+        retrieved = [p.article_id for p in answer.retrieved]
+        rows.append(
+            {
+                "id": question.id,
+                "kind": question.category,
+                "expected": {
+                    "answers": question.answers,
+                    "must_include": question.must_include,
+                    "source_ids": question.source_ids,
+                    "answerable": question.answerable,
+                },
+                "answer": data,
+                "standalone_question": answer.standalone_question,
+                "retrieved": retrieved,
+                "score": score(question, data, retrieved),
+            }
+        )
+    summary = summarise(rows) | {
+        "pipeline": pipeline,
+        "questions_file": str(questions_path),
+        "corpus": str(corpus),
+        "model": model_name(settings),
+    }
+    write_outputs(out, rows, summary)
+    return summary
+
+
+def write_outputs(out: Path, rows: list[dict], summary: dict) -> None:
+    from bot.report import write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "results.jsonl").open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(out, rows, summary)
+
+
+def gate_failures(summary: dict, baseline: dict, margin: float) -> list[str]:
+    """Each gated metric that fell more than `margin` below the baseline, as a sentence."""
+    failures = []
+    for metric in GATED_METRICS:
+        floor = (baseline.get(metric) or 0.0) - margin
+        value = summary.get(metric)
+        if value is not None and value < floor:
+            failures.append(f"{metric} {value:.3f} is below {floor:.3f} (baseline - {margin})")
+    return failures

@@ -1,0 +1,90 @@
+"""The stock LangChain RAG recipe, run in the eval harness as the peer to beat.
+
+Recursive character splitter (1000/200), Chroma top-4, the widely copied "use the context; if
+you don't know, say so" prompt, the same embeddings and the same chat model as ours. Its
+"citations" are the four retrieved chunks, which is what such recipes show as sources.
+"""
+
+from __future__ import annotations
+
+import time
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from bot.answer import Answer, Citation
+from bot.articles import Article
+from bot.citations import says_abstain
+from bot.config import Settings
+from bot.store import Passage, Store
+
+STOCK_PROMPT = ChatPromptTemplate.from_messages(
+    [
+        (
+            "human",
+            "You are an assistant for question-answering tasks. Use the following pieces of "
+            "retrieved context to answer the question. If you don't know the answer, just say "
+            "that you don't know. Use three sentences maximum and keep the answer concise.\n"
+            "Question: {question}\nContext: {context}\nAnswer:",
+        )
+    ]
+)
+
+
+def stock_split(article: Article) -> list[Passage]:
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=1000, chunk_overlap=200, add_start_index=True
+    )
+    passages = []
+    for doc in splitter.create_documents([article.text]):
+        start = doc.metadata["start_index"]
+        passages.append(
+            Passage(
+                article_id=article.id,
+                title=article.title,
+                source=article.source,
+                published=article.published,
+                url=article.url,
+                text=doc.page_content,
+                start=start,
+                end=start + len(doc.page_content),
+            )
+        )
+    return passages
+
+
+class StockPipeline:
+    top_k = 4
+
+    def __init__(self, settings: Settings, store: Store, chat_model: BaseChatModel, model: str):
+        self.settings = settings
+        self.store = store
+        self.chain = STOCK_PROMPT | chat_model | StrOutputParser()
+        self.model = model
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """Answer the question alone: the stock recipe has no notion of a conversation."""
+        started = time.perf_counter()
+        passages = self.store.search(question, self.top_k)
+        timings = {"retrieve_s": time.perf_counter() - started}
+        context = "\n\n".join(p.text for p in passages)
+        reply = []
+        for chunk in self.chain.stream({"question": question, "context": context}):
+            timings.setdefault("first_token_s", time.perf_counter() - started)
+            reply.append(chunk)
+        timings.setdefault("first_token_s", time.perf_counter() - started)
+        timings["total_s"] = time.perf_counter() - started
+        text = "".join(reply).strip()
+        abstained = says_abstain(text)
+        cited = [] if abstained else passages
+        return Answer(
+            question=question,
+            answer=text,
+            abstained=abstained,
+            citations=[Citation.from_passage(n, p) for n, p in enumerate(cited, 1)],
+            timings={k: round(v, 3) for k, v in timings.items()},
+            model=self.model,
+            retrieved=passages,
+        )

@@ -1,0 +1,148 @@
+"""Eval metrics on hand-made answers, and the eval command on the real path with SmolLM2."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SAMPLE_CORPUS
+from bot.errors import BriefingError
+from bot.evaluate import (
+    Question,
+    citation_supports,
+    gate_failures,
+    is_correct,
+    load_questions,
+    score,
+    summarise,
+)
+
+SEED = Path(__file__).resolve().parent.parent / "evals" / "seed.jsonl"
+JOINT = Question(
+    id="q1",
+    question="Who issued the joint statement?",
+    answers=["Qatar, Saudi Arabia, Jordan, Egypt, Iraq, Iran, Turkey and Russia"],
+    source_ids=["homs-falls"],
+    answerable=True,
+    must_include=["Qatar", "Russia"],
+)
+YES_NO = Question("q2", "Did soldiers join?", ["Yes"], ["homs-falls"], True)
+NONE = Question("q3", "How many died?", [], [], False)
+GOOD_PASSAGE = "Qatar, Saudi Arabia ... Turkey and Russia issued a joint statement."
+
+
+def answer(text, abstained=False, citations=(), first=1.0, total=2.0):
+    return {
+        "question": "?",
+        "answer": text,
+        "abstained": abstained,
+        "citations": list(citations),
+        "timings": {"retrieve_s": 0.1, "first_token_s": first, "total_s": total},
+    }
+
+
+def citation(article_id="homs-falls", passage=GOOD_PASSAGE, n=1):
+    return {"n": n, "article_id": article_id, "passage": passage}
+
+
+def test_a_right_answer_needs_every_must_include_term():
+    assert is_correct(JOINT, answer("Qatar, Egypt and Russia issued it [1]."))
+    assert not is_correct(JOINT, answer("Qatar issued it [1]."))
+
+
+def test_yes_no_is_judged_by_the_first_yes_or_no():
+    assert is_correct(YES_NO, answer("Yes, some soldiers joined [1]. No one stopped them."))
+    assert not is_correct(YES_NO, answer("No, yes was not said."))
+
+
+def test_an_abstention_is_wrong_on_an_answerable_question():
+    assert not is_correct(JOINT, answer("The articles don't say.", abstained=True))
+
+
+def test_a_bad_citation_does_not_support_the_answer():
+    assert citation_supports(JOINT, citation())
+    assert not citation_supports(JOINT, citation(article_id="other-story"))
+    assert not citation_supports(JOINT, citation(passage="Assad remained in Damascus."))
+    assert not citation_supports(NONE, citation())
+
+
+def test_summary_counts_each_metric_from_hand_made_rows():
+    def row(question, ans, retrieved):
+        return {
+            "kind": question.category,
+            "expected": {"answerable": question.answerable, "source_ids": question.source_ids},
+            "answer": ans,
+            "score": score(question, ans, retrieved),
+        }
+
+    rows = [
+        row(JOINT, answer("Qatar and Russia [1][2].", citations=[citation(), citation("x", n=2)],
+                          first=1, total=2), ["x", "homs-falls"]),
+        row(YES_NO, answer("The articles don't say.", abstained=True, first=3, total=3),
+            ["homs-falls"]),
+        row(NONE, answer("About 100 [1].", citations=[citation()], first=2, total=4), []),
+    ]  # fmt: skip
+    summary = summarise(rows)
+    assert summary["accuracy"] == 0.5
+    assert summary["false_abstention_rate"] == 0.5
+    assert summary["abstention_rate"] == 0.0
+    assert summary["citation_precision"] == 0.5
+    assert summary["source_recall"] == 0.5
+    assert summary["recall_at_k"] == 1.0
+    assert summary["mrr"] == 0.75
+    assert summary["total_p50_s"] == 3.0
+    assert summary["right_by_kind"] == {"fact": 1.0, "unanswerable": 0.0, "yes/no": 0.0}
+
+
+def test_the_gate_fails_only_beyond_the_margin():
+    baseline = {"accuracy": 0.9, "abstention_rate": 1.0}
+    assert gate_failures({"accuracy": 0.86, "abstention_rate": 0.96}, baseline, 0.05) == []
+    [failure] = gate_failures({"accuracy": 0.8, "abstention_rate": 1.0}, baseline, 0.05)
+    assert failure.startswith("accuracy 0.800 is below 0.850")
+
+
+def test_a_bad_question_line_is_named(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"id": "a", "question": "Q?"}\n{"id": "b"}\n')
+    with pytest.raises(BriefingError, match="set.jsonl:2: not a valid question"):
+        load_questions(path)
+
+
+def test_the_seed_set_is_large_and_checked_against_the_corpus():
+    questions = load_questions(SEED)
+    assert len(questions) >= 30
+    assert sum(not q.answerable for q in questions) >= 8
+    assert sum(bool(q.history) for q in questions) >= 3
+    text = (SAMPLE_CORPUS / "homs-falls.md").read_text()
+    for q in questions:
+        for term in q.must_include:
+            assert term in text, (q.id, term)
+
+
+@pytest.mark.parametrize("pipeline", ["ours", "stock"])
+def test_eval_command_writes_the_three_outputs(tmp_path, models_dir, pipeline):
+    from bot.llm import tiny_model_path
+
+    env = os.environ | {
+        "BRIEFING_HOME": str(tmp_path / "home"),
+        "BRIEFING_LLM_MODEL": str(tiny_model_path()),
+    }
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "eval", str(SEED), "--limit", "3",
+         "--out", str(out), "--pipeline", pipeline],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["seed01", "seed02", "seed03"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["questions"] == 3 and summary["pipeline"] == pipeline
+    assert summary["recall_at_k"] is not None
+    report = (out / "report.md").read_text()
+    assert "| answer accuracy (answerable) |" in report and "seed01" in report
+    assert (out / "accuracy_by_kind.png").stat().st_size > 0
+    assert (out / "latency.png").stat().st_size > 0
