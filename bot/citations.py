@@ -1,8 +1,7 @@
 """Turn a model's raw reply into an honest answer: each kept sentence cites a supporting passage.
 
-The support test is lexical: the share of a sentence's content words (lower-cased, cut to their
-first six letters as a cheap stemmer) that the passage also contains. It is fast, needs no
-model, and is easy to explain; see the README for how it was chosen.
+The support test is lexical: the share of a sentence's content words (see bot.words) that the
+passage also contains. It is fast, needs no model, and is easy to explain; see the README.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.chunking import sentence_spans
+from bot.words import content_words, tokens
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\]", re.IGNORECASE)
 SUPPORT_THRESHOLD = 0.5
@@ -25,25 +25,12 @@ ABSTAIN_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being it
-    its this that these those there their they them he she his her him who whom whose which what
-    when where why how do does did has have had not no yes so than then also about into over after
-    before said says say will would can could may might should one any all some such i we you our
-    according article articles passage passages""".split()
-)
-
 
 @dataclass(frozen=True)
 class CheckedSentence:
     text: str
     passages: tuple[int, ...]
     """0-based indexes of the passages that support this sentence."""
-
-
-def content_words(text: str) -> set[str]:
-    words = re.findall(r"[\w]+", text.lower())
-    return {w[:6] for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
 
 
 def support(sentence: str, passage: str) -> float:
@@ -63,17 +50,37 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for m in MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
 
 
+NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
+    hundred thousand million billion first second third""".split()
+)
+_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
+
+
+def foreign_names(sentence: str, passages: list[str]) -> set[str]:
+    """Names and numbers in the sentence that none of the passages contains.
+
+    A small model fills gaps from memory ("Israel said ..."): a name that no passage mentions
+    is a sign of that, even when the rest of the sentence overlaps a passage.
+    """
+    names = {t for w in _NAME_OR_NUMBER.findall(sentence) for t in tokens(w)}
+    names -= {w[:6] for w in NUMBER_WORDS}
+    known = set().union(*(content_words(p) for p in passages)) if passages else set()
+    return names - known
+
+
 def check_sentences(reply: str, passages: list[str]) -> list[CheckedSentence]:
     """Each supported sentence of reply with the passages that support it; others are dropped.
 
     A marker is kept when its passage supports the sentence, moved to the best passage when it
-    does not, and added when the model forgot it. Markers naming no passage are ignored.
+    does not, and added when the model forgot it. Markers naming no passage are ignored. A
+    sentence naming something no passage mentions is dropped whatever it cites.
     """
     checked = []
     for span in sentence_spans(reply):
         raw = reply[span.start : span.end]
         text = MARKER.sub("", raw).strip()
-        if not text:
+        if not text or foreign_names(text, passages):
             continue
         cited = [n - 1 for n in cited_numbers(raw) if 1 <= n <= len(passages)]
         if not content_words(text):  # "Yes." cannot be checked word by word: keep its markers

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pipeline", choices=["ours", "stock"], default="ours", help="ours, or the stock recipe"
     )
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument(
+        "--retrieval-only", action="store_true", help="score retrieval only (no LLM, fast)"
+    )
     evaluate.add_argument("--baseline", type=Path, help="summary.json to gate against")
     evaluate.add_argument(
         "--margin", type=float, default=0.05, help="allowed drop below the baseline (0.05)"
@@ -138,8 +141,13 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluate import gate_failures, run_eval
 
-    summary = run_eval(args.questions, settings, args.corpus, args.out, args.pipeline, args.limit)
+    summary = run_eval(
+        args.questions, settings, args.corpus, args.out, args.pipeline, args.limit,
+        retrieval_only=args.retrieval_only,
+    )  # fmt: skip
     print(json.dumps(summary, indent=2))
+    if args.retrieval_only:
+        return 0
     print(f"wrote {args.out}/results.jsonl, summary.json, report.md")
     if args.baseline:
         failures = gate_failures(summary, json.loads(args.baseline.read_text()), args.margin)

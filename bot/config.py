@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
     top_k: int = 4
     """How many passages the model sees."""
+    retrieval: Literal["hybrid", "dense"] = "hybrid"
+    """hybrid: dense and BM25 keyword search fused by rank; dense: embeddings only."""
+    candidates: int = 30
+    """How many passages each search hands to the fusion."""
     min_relevance: float = 0.1
     """Cosine similarity of the best passage below which the bot abstains without asking the LLM."""
 

@@ -30,12 +30,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.answer import Answer, Briefer
-from bot.citations import content_words
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.errors import BriefingError
 from bot.ingest import ingest_paths
 from bot.llm import load_chat_model, model_name
+from bot.retrieval import Retriever
 from bot.store import Store
+from bot.words import content_words
 
 GATED_METRICS = ("accuracy", "abstention_rate")
 
@@ -187,23 +188,41 @@ def _percentile(values: list[float], pct: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 3)
 
 
+def retrieval_summary(questions: list[Question], bot) -> dict:
+    """recall@k and MRR alone, without the LLM: for comparing retrieval settings quickly."""
+    scores = []
+    for question in tqdm(questions, desc="Retrieving", unit="question"):
+        if not question.source_ids:
+            continue
+        retrieved = [p.article_id for p in bot.retrieve(question.question)]
+        placeholder = {"abstained": True, "answer": "", "citations": []}
+        scores.append(score(question, placeholder, retrieved))
+    return {
+        "questions_with_sources": len(scores),
+        "recall_at_k": _mean([s["recall_at_k"] for s in scores]),
+        "mrr": _mean([s["reciprocal_rank"] for s in scores]),
+    }
+
+
 def eval_collection(corpus: Path, pipeline: str, settings: Settings) -> str:
     """A collection per corpus folder, pipeline and passage size, so re-runs reuse the index."""
     key = f"{corpus.resolve()}|{pipeline}|{settings.passage_chars}"
     return f"eval-{pipeline}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def build_pipeline(pipeline: str, corpus: Path, settings: Settings):
-    """Index the corpus (unchanged articles are skipped) and return an object with ask()."""
+def build_pipeline(pipeline: str, corpus: Path, settings: Settings, load_model: bool = True):
+    """Index the corpus (unchanged articles are skipped); return an object with ask/retrieve."""
     from bot.stock import StockPipeline, stock_split
 
     collection = eval_collection(corpus, pipeline, settings)
     splitter = stock_split if pipeline == "stock" else None
     store = Store(settings, collection=collection, splitter=splitter)
     print(ingest_paths([corpus], settings, store=store).summary())
-    chat_model = load_chat_model(settings)
+    chat_model = load_chat_model(settings) if load_model else None
     if pipeline == "stock":
         return StockPipeline(settings, store, chat_model, model_name(settings))
+    if not chat_model:
+        return Retriever(store, settings)
     return Briefer(settings, store=store, chat_model=chat_model)
 
 
@@ -214,10 +233,16 @@ def run_eval(
     out: Path = Path("evals/out"),
     pipeline: str = "ours",
     limit: int | None = None,
+    retrieval_only: bool = False,
 ) -> dict:
-    """Answer every question, score it, write the three outputs; returns the summary."""
+    """Answer every question, score it, write the three outputs; returns the summary.
+
+    With retrieval_only, no model is loaded and only recall@k and MRR are returned.
+    """
     questions = load_questions(questions_path)[:limit]
-    bot = build_pipeline(pipeline, corpus, settings)
+    bot = build_pipeline(pipeline, corpus, settings, load_model=not retrieval_only)
+    if retrieval_only:
+        return retrieval_summary(questions, bot) | {"pipeline": pipeline}
     rows = []
     for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
         answer: Answer = bot.ask(question.question, question.history)

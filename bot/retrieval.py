@@ -1,16 +1,86 @@
-"""Find the passages a question needs."""
+"""Find the passages a question needs: dense (MiniLM) and keyword (BM25) search, fused by rank."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from rank_bm25 import BM25Plus
+
 from bot.config import Settings
 from bot.store import Passage, Store
+from bot.words import tokens
+
+RRF_K = 60
+"""Reciprocal rank fusion constant: the usual 60 keeps one list's top hit from dominating."""
 
 
 class Retriever:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
+        self._keyword_index: tuple | None = None
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The best k passages for the question, best first, each with its cosine score."""
-        return self.store.search(question, k or self.settings.top_k)
+        """The best k passages for the question, best first.
+
+        Each passage's score is its cosine similarity to the question (0 when only the keyword
+        search found it), which the answer step uses to decide whether anything is relevant.
+        """
+        k = k or self.settings.top_k
+        dense = self.store.search(question, self.settings.candidates)
+        if self.settings.retrieval == "dense":
+            return dense[:k]
+        keyword = self.keyword_search(question, self.settings.candidates)
+        return fuse([dense, keyword])[:k]
+
+    def keyword_search(self, question: str, n: int) -> list[Passage]:
+        """BM25 over each passage with its article's title, source and date."""
+        bm25, passages, words = self._index()
+        query = tokens(question)
+        if not passages or not query:
+            return []
+        # BM25+ keeps rare-in-a-tiny-index terms positive; it scores every passage, so only
+        # passages sharing a word with the question count as found.
+        scores = bm25.get_scores(query)
+        found = [i for i in range(len(passages)) if words[i].intersection(query)]
+        return [passages[i] for i in sorted(found, key=lambda i: -scores[i])[:n]]
+
+    def _index(self) -> tuple[BM25Plus | None, list[Passage], list[set[str]]]:
+        # Rebuilt only when the index changed: BM25 over a few thousand passages takes a moment.
+        version = self.store.version()
+        if self._keyword_index is None or self._keyword_index[0] != version:
+            passages = self.store.all_passages()
+            docs = [tokens(searchable_text(p)) for p in passages]
+            bm25 = BM25Plus(docs) if docs else None
+            self._keyword_index = (version, bm25, passages, [set(d) for d in docs])
+        return self._keyword_index[1:]
+
+
+def searchable_text(passage: Passage) -> str:
+    """Passage text plus its headline, source and date, the date also in words."""
+    return " ".join([passage.title, passage.source, date_words(passage.published), passage.text])
+
+
+def date_words(published: str | None) -> str:
+    """'2023-11-24' -> '2023-11-24 November 24 2023', so either way of writing it matches."""
+    if not published:
+        return ""
+    try:
+        day = dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return published
+    return f"{published} {day.strftime('%B')} {day.day} {day.year}"
+
+
+def fuse(rankings: list[list[Passage]]) -> list[Passage]:
+    """Reciprocal rank fusion; a passage keeps the best cosine score any list gave it."""
+    fused: dict[tuple[str, int], float] = {}
+    best: dict[tuple[str, int], Passage] = {}
+    for ranking in rankings:
+        for rank, passage in enumerate(ranking, 1):
+            key = (passage.article_id, passage.start)
+            fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
+            if key not in best or passage.score > best[key].score:
+                best[key] = passage
+    order = sorted(fused, key=lambda key: -fused[key])
+    return [best[key] for key in order]

@@ -58,16 +58,21 @@ def stock_split(article: Article) -> list[Passage]:
 class StockPipeline:
     top_k = 4
 
-    def __init__(self, settings: Settings, store: Store, chat_model: BaseChatModel, model: str):
+    def __init__(
+        self, settings: Settings, store: Store, chat_model: BaseChatModel | None, model: str
+    ):
         self.settings = settings
         self.store = store
-        self.chain = STOCK_PROMPT | chat_model | StrOutputParser()
+        self.chain = STOCK_PROMPT | chat_model | StrOutputParser() if chat_model else None
         self.model = model
+
+    def retrieve(self, question: str) -> list[Passage]:
+        return self.store.search(question, self.top_k)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         """Answer the question alone: the stock recipe has no notion of a conversation."""
         started = time.perf_counter()
-        passages = self.store.search(question, self.top_k)
+        passages = self.retrieve(question)
         timings = {"retrieve_s": time.perf_counter() - started}
         context = "\n\n".join(p.text for p in passages)
         reply = []

@@ -81,6 +81,7 @@ class Store:
         import chromadb
 
         self.settings = settings
+        self._writes = 0
         self.splitter = splitter or (lambda a: split_article(a, settings.passage_chars))
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         if settings.chroma_url:
@@ -104,6 +105,10 @@ class Store:
             embedding_function=None,
         )
 
+    def version(self) -> tuple[int, int]:
+        """Changes when passages are written, here or (by count) in another process."""
+        return (self.count(), self._writes)
+
     def count(self) -> int:
         """Number of passages in the index."""
         return self.collection.count()
@@ -117,6 +122,7 @@ class Store:
         passages go in one call, so an interrupted ingest never leaves an article missing.
         """
         report = IngestReport()
+        self._writes += 1
         for article in articles:
             self._ingest_one(article, report)
             if on_article:
@@ -153,6 +159,7 @@ class Store:
         ids = self.collection.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             self.collection.delete(ids=ids)
+            self._writes += 1
         return len(ids)
 
     def articles(self) -> list[dict]:

@@ -45,3 +45,9 @@ def test_abstention_phrases_are_recognised():
     assert says_abstain("The articles don't say.")
     assert says_abstain("The passages do not mention who leads them.")
     assert not says_abstain("Eight countries issued it [1].")
+
+
+def test_a_name_no_passage_mentions_sinks_the_sentence():
+    reply = "Israel said Russia issued a joint statement calling for calm [2]."
+    assert check_sentences(reply, PASSAGES) == []
+    assert check_sentences("Three countries, Qatar, Egypt and Russia, called for calm.", PASSAGES)
