@@ -19,7 +19,8 @@ SUPPORT_THRESHOLD = 0.5
 ABSTAIN_PATTERNS = re.compile(
     r"articles? (?:do(?:es)?n[o’']?t|do not|does not) say|"
     r"(?:do(?:es)?n[’']t|do not|does not|cannot|can't) (?:contain|mention|provide|specify|answer)|"
-    r"not (?:mentioned|provided|specified|stated) in the (?:passages|articles)|"
+    r"not (?:mentioned|provided|specified|stated|given) in the (?:given |provided )?"
+    r"(?:passages|articles|context|text)|"
     r"no (?:information|mention)|"
     r"(?:don[’']t|do not) know",
     re.IGNORECASE,

@@ -51,3 +51,9 @@ def test_a_name_no_passage_mentions_sinks_the_sentence():
     reply = "Israel said Russia issued a joint statement calling for calm [2]."
     assert check_sentences(reply, PASSAGES) == []
     assert check_sentences("Three countries, Qatar, Egypt and Russia, called for calm.", PASSAGES)
+
+
+def test_the_stock_recipes_ways_of_abstaining_count_too():
+    assert says_abstain("The population of Homs is not provided in the given context.")
+    assert says_abstain("I don't know.")
+    assert not says_abstain("Supplies were not provided to the city [1].")
