@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--baseline", type=Path, help="summary.json to gate against")
     evaluate.add_argument(
-        "--margin", type=float, default=0.05, help="allowed drop below the baseline (0.05)"
+        "--margin", type=float, default=0.1, help="allowed drop below the baseline (0.1)"
     )
     evaluate.set_defaults(handler=cmd_eval)
     return parser

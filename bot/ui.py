@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -13,12 +14,12 @@ from bot.errors import BriefingError
 from bot.ingest import ingest_paths
 
 UPLOAD_TYPES = [".md", ".markdown", ".txt", ".json", ".jsonl"]
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
 def escape_markdown(text: str) -> str:
     """Article text is data: shown literally, never rendered as markup or HTML."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def render_answer(answer: Answer) -> str:
