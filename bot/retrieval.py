@@ -7,6 +7,7 @@ import datetime as dt
 from rank_bm25 import BM25Plus
 
 from bot.config import Settings
+from bot.dates import mentioned_dates
 from bot.store import Passage, Store
 from bot.words import tokens
 
@@ -27,14 +28,18 @@ class Retriever:
         search found it), which the answer step uses to decide whether anything is relevant.
         """
         k = k or self.settings.top_k
-        dense = self.store.search(question, self.settings.candidates)
+        n = self.settings.candidates
+        dense = self.store.search(question, n)
         if self.settings.retrieval == "dense":
             return dense[:k]
-        keyword = self.keyword_search(question, self.settings.candidates)
-        return fuse([dense, keyword])[:k]
+        keyword = self._keyword_ranking(question)
+        return fuse([dense, keyword[:n], self._dated(question, keyword)[:n]])[:k]
 
     def keyword_search(self, question: str, n: int) -> list[Passage]:
         """BM25 over each passage with its article's title, source and date."""
+        return self._keyword_ranking(question)[:n]
+
+    def _keyword_ranking(self, question: str) -> list[Passage]:
         bm25, passages, words = self._index()
         query = tokens(question)
         if not passages or not query:
@@ -43,7 +48,17 @@ class Retriever:
         # passages sharing a word with the question count as found.
         scores = bm25.get_scores(query)
         found = [i for i in range(len(passages)) if words[i].intersection(query)]
-        return [passages[i] for i in sorted(found, key=lambda i: -scores[i])[:n]]
+        return [passages[i] for i in sorted(found, key=lambda i: -scores[i])]
+
+    def _dated(self, question: str, ranking: list[Passage]) -> list[Passage]:
+        """Passages published on a day the question names, in keyword order.
+
+        A day written without a year ("October 1st") takes the year of the newest article.
+        """
+        newest = max((p.published or "" for p in ranking), default="")
+        year = int(newest[:4]) if newest[:4].isdigit() else None
+        days = {day.isoformat() for day in mentioned_dates(question, default_year=year)}
+        return [p for p in ranking if p.published and p.published[:10] in days]
 
     def _index(self) -> tuple[BM25Plus | None, list[Passage], list[set[str]]]:
         # Rebuilt only when the index changed: BM25 over a few thousand passages takes a moment.

@@ -13,9 +13,12 @@ STOPWORDS = frozenset(
 )
 
 
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")  # "1st" matches the "1" of a date
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased content words cut to six letters: a cheap stemmer ('countries' ~ 'country')."""
-    words = re.findall(r"\w+", text.lower())
+    words = [_ORDINAL.sub(r"\1", w) for w in re.findall(r"\w+", text.lower())]
     return [w[:6] for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 

@@ -42,3 +42,31 @@ def test_keyword_index_follows_ingest(make_settings, tmp_path):
     (tmp_path / "market.md").write_text("The market opened late on Monday.")
     ingest_paths([tmp_path], settings, store=store)
     assert [p.article_id for p in retriever.keyword_search("zeppelin", 5)] == ["zeppelin"]
+
+
+def test_named_days_are_found_in_every_common_spelling():
+    import datetime as dt
+
+    from bot.dates import mentioned_dates
+
+    text = "After the report on October 22, 2023 and the one on 2023-11-24, and October 1st"
+    assert mentioned_dates(text, default_year=2023) == {
+        dt.date(2023, 10, 22), dt.date(2023, 11, 24), dt.date(2023, 10, 1),
+    }  # fmt: skip
+    assert mentioned_dates("October 1st") == set()
+    assert mentioned_dates("on 2023-02-30") == set()
+
+
+def test_a_named_day_brings_that_days_articles_forward(make_settings, tmp_path):
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    for day in range(1, 8):
+        (tmp_path / f"markets-{day}.md").write_text(
+            f'---\ntitle: "Markets"\npublished: "2023-10-0{day}"\n---\nShares rose on the day.'
+        )
+    settings = make_settings(top_k=1)
+    store = Store(settings)
+    ingest_paths([tmp_path], settings, store=store)
+    [hit] = Retriever(store, settings).retrieve("How did shares move on October 5th?")
+    assert hit.article_id == "markets-5"
