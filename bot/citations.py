@@ -34,12 +34,52 @@ class CheckedSentence:
     """0-based indexes of the passages that support this sentence."""
 
 
-def support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content words found in the passage (0.0 when it has none)."""
+def support(sentence: str, evidence: str | set[str], question: str = "") -> float:
+    """Share of the sentence's content words that the evidence contains (0.0 when it has none).
+
+    Words the question supplied may be missing from the evidence (a multi-hop answer restates
+    its question), so the share of the words the question did not supply counts as well.
+    """
     words = content_words(sentence)
     if not words:
         return 0.0
-    return len(words & content_words(passage)) / len(words)
+    known = evidence if isinstance(evidence, set) else content_words(evidence)
+    claim = words - content_words(question)
+    shares = [len(words & known) / len(words)]
+    if claim:
+        shares.append(len(claim & known) / len(claim))
+    return max(shares)
+
+
+MAX_PASSAGES_PER_SENTENCE = 3
+"""A multi-hop sentence may join facts from several passages, but not from everything."""
+
+
+def supporting_passages(
+    sentence: str, passages: list[set[str]], cited: list[int], question: str = ""
+) -> tuple[int, ...]:
+    """The passages that together support the sentence: its own markers when they suffice,
+    else the fewest passages (best first, at most three) that cover its words; () if none do.
+    """
+
+    def together(indexes: list[int]) -> float:
+        return support(sentence, set().union(*(passages[i] for i in indexes)), question)
+
+    useful = [i for i in dict.fromkeys(cited) if support(sentence, passages[i], question) > 0]
+    if useful and together(useful) >= SUPPORT_THRESHOLD:
+        return tuple(useful)
+    words = content_words(sentence)
+    chosen: list[int] = []
+    while len(chosen) < MAX_PASSAGES_PER_SENTENCE:
+        covered = set().union(*(passages[i] for i in chosen)) & words
+        rest = [i for i in range(len(passages)) if i not in chosen]
+        gains = {i: len((passages[i] & words) - covered) for i in rest}
+        best = max(rest, key=lambda i: (gains[i], -i), default=None)
+        # A further passage must add at least two of the sentence's words, not one filler.
+        if best is None or gains[best] < (2 if chosen else 1):
+            break
+        chosen.append(best)
+    return tuple(chosen) if chosen and together(chosen) >= SUPPORT_THRESHOLD else ()
 
 
 def says_abstain(reply: str) -> bool:
@@ -70,13 +110,14 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     return names - known
 
 
-def check_sentences(reply: str, passages: list[str]) -> list[CheckedSentence]:
+def check_sentences(reply: str, passages: list[str], question: str = "") -> list[CheckedSentence]:
     """Each supported sentence of reply with the passages that support it; others are dropped.
 
-    A marker is kept when its passage supports the sentence, moved to the best passage when it
-    does not, and added when the model forgot it. Markers naming no passage are ignored. A
-    sentence naming something no passage mentions is dropped whatever it cites.
+    A marker is kept when its passages support the sentence, replaced by the passages that do
+    when they do not, and added when the model forgot it. Markers naming no passage are
+    ignored. A sentence naming something no passage mentions is dropped whatever it cites.
     """
+    passage_words = [content_words(p) for p in passages]
     checked = []
     for span in sentence_spans(reply):
         raw = reply[span.start : span.end]
@@ -87,11 +128,7 @@ def check_sentences(reply: str, passages: list[str]) -> list[CheckedSentence]:
         if not content_words(text):  # "Yes." cannot be checked word by word: keep its markers
             checked.append(CheckedSentence(text, tuple(dict.fromkeys(cited))))
             continue
-        scores = [support(text, p) for p in passages]
-        kept = tuple(dict.fromkeys(i for i in cited if scores[i] >= SUPPORT_THRESHOLD))
-        if not kept and scores:
-            best = max(range(len(passages)), key=scores.__getitem__)
-            kept = (best,) if scores[best] >= SUPPORT_THRESHOLD else ()
+        kept = supporting_passages(text, passage_words, cited, question)
         if kept:
             checked.append(CheckedSentence(text, kept))
     return checked

@@ -57,3 +57,13 @@ def test_the_stock_recipes_ways_of_abstaining_count_too():
     assert says_abstain("The population of Homs is not provided in the given context.")
     assert says_abstain("I don't know.")
     assert not says_abstain("Supplies were not provided to the city [1].")
+
+
+def test_a_multi_hop_sentence_is_supported_by_passages_together():
+    passages = [
+        "The Verge reported that Google pays Apple billions for default search.",
+        "TechCrunch reported that a publisher sued Google over news revenue.",
+    ]
+    reply = "Google pays Apple billions and was sued by a publisher over news revenue."
+    [s] = check_sentences(reply, passages, question="Which company did both report on?")
+    assert sorted(s.passages) == [0, 1]
