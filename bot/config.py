@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     llm_context: int = 4096
     max_answer_tokens: int = 200
 
-    passage_chars: int = 400
+    passage_chars: int = 250
     """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
-    top_k: int = 4
+    top_k: int = 5
     """How many passages the model sees."""
     retrieval: Literal["hybrid", "dense"] = "hybrid"
     """hybrid: dense and BM25 keyword search fused by rank; dense: embeddings only."""
