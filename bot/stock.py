@@ -18,7 +18,7 @@ from bot.answer import Answer, Citation
 from bot.articles import Article
 from bot.citations import says_abstain
 from bot.config import Settings
-from bot.store import Passage, Store
+from bot.store import Passage, Store, passage_of
 
 STOCK_PROMPT = ChatPromptTemplate.from_messages(
     [
@@ -37,22 +37,11 @@ def stock_split(article: Article) -> list[Passage]:
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=1000, chunk_overlap=200, add_start_index=True
     )
-    passages = []
-    for doc in splitter.create_documents([article.text]):
-        start = doc.metadata["start_index"]
-        passages.append(
-            Passage(
-                article_id=article.id,
-                title=article.title,
-                source=article.source,
-                published=article.published,
-                url=article.url,
-                text=doc.page_content,
-                start=start,
-                end=start + len(doc.page_content),
-            )
-        )
-    return passages
+    return [
+        passage_of(article, start, start + len(doc.page_content))
+        for doc in splitter.create_documents([article.text])
+        for start in [doc.metadata["start_index"]]
+    ]
 
 
 class StockPipeline:

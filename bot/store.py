@@ -44,20 +44,22 @@ class IngestReport:
         )
 
 
+def passage_of(article: Article, start: int, end: int) -> Passage:
+    """The stretch start:end of the article's text, with the article's metadata."""
+    return Passage(
+        article_id=article.id,
+        title=article.title,
+        source=article.source,
+        published=article.published,
+        url=article.url,
+        text=article.text[start:end],
+        start=start,
+        end=end,
+    )
+
+
 def split_article(article: Article, max_chars: int) -> list[Passage]:
-    return [
-        Passage(
-            article_id=article.id,
-            title=article.title,
-            source=article.source,
-            published=article.published,
-            url=article.url,
-            text=article.text[span.start : span.end],
-            start=span.start,
-            end=span.end,
-        )
-        for span in passage_spans(article.text, max_chars)
-    ]
+    return [passage_of(article, s.start, s.end) for s in passage_spans(article.text, max_chars)]
 
 
 def embedding_text(passage: Passage) -> str:

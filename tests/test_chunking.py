@@ -23,3 +23,12 @@ def test_an_overlong_sentence_stays_whole():
     text = f"Short one. {long_sentence} Short two."
     pieces = [text[p.start : p.end] for p in passage_spans(text, max_chars=50)]
     assert pieces == ["Short one.", long_sentence.strip(), "Short two."]
+
+
+def test_the_stock_recipes_chunks_quote_the_article_at_their_offsets():
+    from bot.stock import stock_split
+
+    article = load_paths([SAMPLE_CORPUS])[0]
+    chunks = stock_split(article)
+    assert len(chunks) > 1 and all(len(c.text) <= 1000 for c in chunks)
+    assert all(article.text[c.start : c.end] == c.text for c in chunks)
