@@ -99,6 +99,24 @@ class Answer:
         return data
 
 
+INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions|rules|prompt)\b|"
+    r"\byou are (?:now|no longer)\b|\b(?:reply|respond|answer) only with\b|"
+    r"(?:^|[.!]\s+)(?:also\s+)?(?:say|tell the user|reply|respond)\b|\bdo not cite\b|"
+    r"\b(?:assistant|AI|chatbot)s?\b.{0,20}\bmust\b",
+    re.IGNORECASE,
+)
+
+
+def is_instruction_like(passage: Passage) -> bool:
+    """A passage that addresses the assistant rather than reporting news.
+
+    Articles are data: such a passage is kept out of the prompt, so planted orders can neither
+    steer the model nor be quoted back as facts.
+    """
+    return bool(INSTRUCTION_LIKE.search(passage.text))
+
+
 def format_passages(passages: list[Passage]) -> str:
     """Numbered passages with the article's headline, source and date, as the model sees them."""
     blocks = []
@@ -149,7 +167,7 @@ class Briefer:
             raise QuestionError("the question is empty")
         started = time.perf_counter()
         standalone = self.standalone_question(question, history or [])
-        passages = self.retriever.retrieve(standalone)
+        passages = [p for p in self.retriever.retrieve(standalone) if not is_instruction_like(p)]
         timings = {"retrieve_s": time.perf_counter() - started}
         answer = Answer(question, ABSTAIN_ANSWER, True, [], timings, self.model)
         answer.retrieved = passages
