@@ -13,6 +13,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from bot import citations
 from bot.config import Settings
+from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.llm import load_chat_model, model_name
 from bot.retrieval import Retriever
@@ -144,6 +145,7 @@ class Briefer:
         self.settings = settings
         self.store = store or Store(settings)
         self.retriever = Retriever(self.store, settings)
+        embed(["warm up"])  # load MiniLM now, so retrieve_s times retrieval, not start-up
         self.chat_model = chat_model or load_chat_model(settings)
         self.model = model_name(settings)
         self.answer_chain = ANSWER_PROMPT | self.chat_model | StrOutputParser()
