@@ -131,10 +131,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store import Store
     from bot.ui import serve
 
-    if Store(settings).count() == 0:
+    store = Store(settings)
+    if store.count() == 0:
         print(f"The index is empty: ingesting the sample corpus from {SAMPLE_CORPUS}")
-        print(ingest_paths([SAMPLE_CORPUS], settings).summary())
-    serve(settings, host=args.host, port=args.port)
+        print(ingest_paths([SAMPLE_CORPUS], settings, store=store).summary())
+    serve(settings, host=args.host, port=args.port, store=store)
     return 0
 
 

@@ -178,11 +178,12 @@ class Store:
 
     def search(self, query: str, k: int) -> list[Passage]:
         """The k passages nearest the query, best first."""
-        if self.count() == 0:
+        available = self.count()
+        if available == 0:
             return []
         result = self.collection.query(
             query_embeddings=embed([query]),
-            n_results=min(k, self.count()),
+            n_results=min(k, available),
             include=["documents", "metadatas", "distances"],
         )
         return [

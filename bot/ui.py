@@ -12,6 +12,7 @@ from bot.answer import Answer, Briefer
 from bot.config import Settings
 from bot.errors import BriefingError
 from bot.ingest import ingest_paths
+from bot.store import Store
 
 UPLOAD_TYPES = [".md", ".markdown", ".txt", ".json", ".jsonl"]
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -125,7 +126,9 @@ def build_app(briefer: Briefer) -> gr.Blocks:
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    briefer = Briefer(settings)
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 7860, store: Store | None = None
+) -> None:
+    briefer = Briefer(settings, store=store)
     app = build_app(briefer)
     app.queue(default_concurrency_limit=1).launch(server_name=host, server_port=port)

@@ -1,13 +1,13 @@
 """Model files: the bundled default is assembled and verified; bad files get clear errors."""
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 
+from bot import llm
 from bot.errors import ModelError
 from bot.llm import (
     DEFAULT_MODEL_SHA256,
@@ -21,10 +21,22 @@ from bot.llm import (
 
 def test_default_model_is_assembled_with_the_published_hash(default_model_file):
     assert default_model_file.stat().st_size == DEFAULT_MODEL_SIZE
-    marker = json.loads(
-        default_model_file.with_name(default_model_file.name + ".verified").read_text()
-    )
-    assert marker["sha256"] == DEFAULT_MODEL_SHA256
+    digest = hashlib.sha256()
+    with default_model_file.open("rb") as handle:
+        while block := handle.read(8 << 20):
+            digest.update(block)
+    assert digest.hexdigest() == DEFAULT_MODEL_SHA256
+
+
+def test_an_assembly_with_the_wrong_hash_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    parts = [tmp_path / "part01.bin", tmp_path / "part02.bin"]
+    for part in parts:
+        part.write_bytes(b"not the model")
+    monkeypatch.setattr(llm, "_default_model_parts", lambda: parts)
+    target = tmp_path / "models" / "model.gguf"
+    with pytest.raises(ModelError, match="model.gguf: assembled model has sha256"):
+        llm.assemble_default_model(target)
+    assert list(target.parent.iterdir()) == []
 
 
 def test_tiny_model_file_is_the_published_one():
