@@ -1,4 +1,4 @@
-"""The `briefing` command: ingest, remove, list, ask, chat, eval. Thin: the work lives in bot.*"""
+"""The `briefing` command: ingest, sync, remove, list, ask, chat, eval. Thin: work is in bot.*"""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.errors import BriefingError
+
+FETCH_PAGES_HELP = "for feed entries without full text, fetch and read the linked page"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,9 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="add article files or folders to the index")
-    ingest.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
+    inputs_help = (
+        "article files (.md .txt .json .jsonl .html), RSS/Atom feeds (.xml .rss .atom), "
+        "folders of them, or http(s) URLs of feeds and pages"
+    )
+    ingest = commands.add_parser("ingest", help="add articles, feeds, pages or URLs to the index")
+    ingest.add_argument("paths", nargs="+", metavar="INPUT", help=inputs_help)
+    ingest.add_argument("--fetch-pages", action="store_true", help=FETCH_PAGES_HELP)
     ingest.set_defaults(handler=cmd_ingest)
+
+    sync = commands.add_parser(
+        "sync",
+        help="keep the index in step with feeds, folders and URLs",
+        description="Add new articles, replace changed ones and (with --prune) remove ones gone "
+        "from the source. With no SOURCE, re-syncs every source synced before.",
+    )
+    sync.add_argument("sources", nargs="*", metavar="SOURCE", help=inputs_help)
+    sync.add_argument(
+        "--prune", action="store_true", help="remove articles that vanished from their source"
+    )
+    sync.add_argument(
+        "--watch", type=float, metavar="SECONDS", help="sync again every SECONDS until Ctrl-C"
+    )
+    sync.add_argument("--fetch-pages", action="store_true", help=FETCH_PAGES_HELP)
+    sync.set_defaults(handler=cmd_sync)
+
+    sources = commands.add_parser("sources", help="list synced sources and their last sync")
+    sources.set_defaults(handler=cmd_sources)
 
     remove = commands.add_parser("remove", help="delete one article from the index")
     remove.add_argument("article_id", metavar="ID", help="the article's id (its file name stem)")
@@ -80,11 +106,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.ingest import ingest_paths
+    from bot.ingest import ingest_inputs
 
-    report = ingest_paths(args.paths, settings)
-    print(report.summary())
+    result = ingest_inputs(args.paths, settings, fetch_pages=args.fetch_pages)
+    print(result.report.summary())
+    return report_problems(result.loaded)
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sync import sync, watch
+
+    def show(outcomes: list) -> int:
+        for outcome in outcomes:
+            print(outcome.summary(), flush=True)
+        return report_problems([outcome.loaded for outcome in outcomes])
+
+    if args.watch is None:
+        return show(sync(args.sources, settings, prune=args.prune, fetch_pages=args.fetch_pages))
+    if args.watch <= 0:
+        raise BriefingError(f"--watch {args.watch:g}: give a number of seconds above 0")
+    print(f"Syncing every {args.watch:g} s; Ctrl-C stops.", flush=True)
+    try:
+        watch(args.sources, settings, args.watch, show, args.prune, args.fetch_pages)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
     return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sync import SyncRecord
+
+    record = SyncRecord.load(settings)
+    for key, state in record.sources.items():
+        print(f"{state.last_sync}  {len(state.articles):>5} articles  {key}")
+    print(f"{len(record.sources)} sources")
+    return 0
+
+
+def report_problems(loaded: list) -> int:
+    """Print each problem on its own line; exit status 1 when some input was not fully read."""
+    for item in loaded:
+        for line in item.warnings:
+            print(f"briefing: warning: {line}", file=sys.stderr)
+        for line in item.failures:
+            print(f"briefing: error: {line}", file=sys.stderr)
+    failed = sum(1 for item in loaded if item.failures)
+    if failed and len(loaded) > 1:
+        print(f"briefing: {failed} of {len(loaded)} inputs had errors", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:

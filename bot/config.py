@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     min_relevance: float = 0.1
     """Cosine similarity of the best passage below which the bot abstains without asking the LLM."""
 
+    fetch_timeout: float = 20.0
+    """Seconds to wait for a URL (a feed or a page) before giving up on it."""
+    max_input_mb: float = 20.0
+    """Largest file or download read as one input; bigger ones are refused by name."""
+
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"

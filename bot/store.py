@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,13 +36,20 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)
+    """Article id -> id of the indexed article with the same URL or text (kept instead)."""
     passages: int = 0
 
     def summary(self) -> str:
+        dupes = f", {len(self.duplicates)} duplicates skipped" if self.duplicates else ""
         return (
             f"{len(self.added)} added, {len(self.replaced)} replaced, "
-            f"{len(self.unchanged)} unchanged; {self.passages} passages written"
+            f"{len(self.unchanged)} unchanged{dupes}; {self.passages} passages written"
         )
+
+    def indexed_id(self, article_id: str) -> str:
+        """The id the article is indexed under: its own, or the duplicate it matched."""
+        return self.duplicates.get(article_id, article_id)
 
 
 def passage_of(article: Article, start: int, end: int) -> Passage:
@@ -118,10 +126,12 @@ class Store:
     def ingest(
         self, articles: Iterable[Article], on_article: Callable[[Article], None] | None = None
     ) -> IngestReport:
-        """Add new articles, replace changed ones, skip unchanged ones.
+        """Add new articles, replace changed ones, skip unchanged ones and duplicates.
 
-        New passages are written before the old version's are deleted, and each article's
-        passages go in one call, so an interrupted ingest never leaves an article missing.
+        All-or-nothing per article: its passages go in with one Chroma call (one transaction),
+        under ids made from the content hash, and the old version's passages are deleted only
+        afterwards. So an interrupted ingest leaves every article whole (at worst an old and a
+        new version side by side), and re-running it finishes the job.
         """
         report = IngestReport()
         self._writes += 1
@@ -132,29 +142,49 @@ class Store:
         return report
 
     def _ingest_one(self, article: Article, report: IngestReport) -> None:
+        passages = self.splitter(article)
         digest = article.content_hash
-        existing = self.collection.get(where={"article_id": article.id}, include=["metadatas"])
-        old_ids = [
-            pid
-            for pid, meta in zip(existing["ids"], existing["metadatas"], strict=True)
-            if meta.get("content_hash") != digest
-        ]
-        if existing["ids"] and not old_ids:
+        wanted = [f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))]
+        present = set(self.collection.get(where={"article_id": article.id}, include=[])["ids"])
+        stale = sorted(present - set(wanted))
+        if not present:
+            duplicate = self._same_story(article)
+            if duplicate and duplicate[1] == text_hash(article.text):
+                report.duplicates[article.id] = duplicate[0]
+                return
+            if duplicate:  # same URL, new text: an update that arrived under another id
+                stale = self.collection.get(where={"article_id": duplicate[0]}, include=[])["ids"]
+        missing = [n for n, pid in enumerate(wanted) if pid not in present]
+        if missing:
+            chosen = [passages[n] for n in missing]
+            self._add(chosen, [wanted[n] for n in missing], digest, text_hash(article.text))
+        if stale:
+            self.collection.delete(ids=stale)
+        if not missing and not stale:
             report.unchanged.append(article.id)
             return
-        passages = self.splitter(article)
-        self.collection.add(
-            ids=[f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))],
-            documents=[p.text for p in passages],
-            embeddings=embed([embedding_text(p) for p in passages]),
-            metadatas=[_metadata(p, digest) for p in passages],
-        )
-        if old_ids:
-            self.collection.delete(ids=old_ids)
-            report.replaced.append(article.id)
-        else:
-            report.added.append(article.id)
-        report.passages += len(passages)
+        (report.replaced if present or stale else report.added).append(article.id)
+        report.passages += len(missing)
+
+    def _add(self, passages: list[Passage], ids: list[str], digest: str, story: str) -> None:
+        batch = self.client.get_max_batch_size()  # only a book-length article needs two calls
+        for at in range(0, len(passages), batch):
+            part = passages[at : at + batch]
+            self.collection.add(
+                ids=ids[at : at + batch],
+                documents=[p.text for p in part],
+                embeddings=embed([embedding_text(p) for p in part]),
+                metadatas=[_metadata(p, digest, story) for p in part],
+            )
+
+    def _same_story(self, article: Article) -> tuple[str, str] | None:
+        """(id, text hash) of an indexed article with this one's URL or text, if any."""
+        checks = [{"text_hash": text_hash(article.text)}]
+        if article.url:
+            checks.append({"url": article.url})
+        where = checks[0] if len(checks) == 1 else {"$or": checks}
+        found = self.collection.get(where=where, limit=1, include=["metadatas"])["metadatas"]
+        return (found[0]["article_id"], found[0].get("text_hash", "")) if found else None
 
     def remove(self, article_id: str) -> int:
         """Delete an article's passages; returns how many there were."""
@@ -199,7 +229,12 @@ class Store:
         return [_passage(document, meta, 0.0) for document, meta in pairs]
 
 
-def _metadata(passage: Passage, digest: str) -> dict:
+def text_hash(text: str) -> str:
+    """The same story told in the same words, whatever the spacing: duplicate detection."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:32]
+
+
+def _metadata(passage: Passage, digest: str, article_text_hash: str) -> dict:
     # Chroma metadata values cannot be None, so absent fields are stored as "".
     return {
         "article_id": passage.article_id,
@@ -210,6 +245,7 @@ def _metadata(passage: Passage, digest: str) -> dict:
         "start": passage.start,
         "end": passage.end,
         "content_hash": digest,
+        "text_hash": article_text_hash,
     }
 
 

@@ -4,9 +4,9 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 
 from bot.answer import ABSTAIN_ANSWER, Answer, Briefer
-from bot.articles import load_paths
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
+from bot.sources import load_paths
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 CITATION_KEYS = {

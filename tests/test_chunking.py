@@ -1,6 +1,6 @@
-from bot.articles import load_paths
 from bot.chunking import passage_spans, sentence_spans
 from bot.config import SAMPLE_CORPUS
+from bot.sources import load_paths
 
 
 def test_sentences_keep_exact_offsets_and_closing_quotes():

@@ -2,10 +2,10 @@
 
 import pytest
 
-from bot.articles import load_paths
 from bot.config import SAMPLE_CORPUS
 from bot.errors import ArticleError
 from bot.ingest import ingest_paths
+from bot.sources import load_paths
 from bot.store import Store
 
 
