@@ -2,9 +2,10 @@
 
 import pytest
 
+from bot.articles import Article
 from bot.config import SAMPLE_CORPUS
 from bot.errors import ArticleError
-from bot.ingest import ingest_paths
+from bot.ingest import ingest_inputs, ingest_paths
 from bot.sources import load_paths
 from bot.store import Store
 
@@ -73,3 +74,56 @@ def test_search_finds_the_joint_statement_with_cosine_scores(sample_store):
     assert any("joint statement" in hit.text for hit in hits)
     assert all(-1.0 <= hit.score <= 1.0 for hit in hits)
     assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_a_bad_input_in_a_batch_is_named_and_the_rest_go_in(
+    make_settings, tmp_path
+):
+    settings = make_settings()
+    ingest_paths([SAMPLE_CORPUS], settings)
+    good = article_file(tmp_path, "good", "Fine text about the harbour.")
+    result = ingest_inputs([good, tmp_path / "missing.md"], settings)
+    assert result.failures == [f"{tmp_path / 'missing.md'}: no such file or folder"]
+    assert result.report.added == ["good"]
+    assert [r["article_id"] for r in Store(settings).articles()] == ["good", "homs-falls"]
+
+
+def test_the_same_story_under_two_ids_is_stored_once(make_settings):
+    settings = make_settings()
+    store = Store(settings)
+    story = Article(
+        "wire-1", "Port reopens", "Wire", "2024-01-02", None, "The port reopened today."
+    )
+    copy = Article("feed-9", "Port reopens!", "Feed", None, None, "The port  reopened today.\n")
+    report = store.ingest([story, copy])
+    assert report.added == ["wire-1"] and report.duplicates == {"feed-9": "wire-1"}
+    assert [r["article_id"] for r in store.articles()] == ["wire-1"]
+
+
+def test_a_new_text_at_a_known_url_replaces_the_old_article(make_settings):
+    settings = make_settings()
+    store = Store(settings)
+    url = "https://news.example/port"
+    store.ingest([Article("page", "Port", "Wire", None, url, "The port may reopen.")])
+    report = store.ingest([Article("entry", "Port", "Wire", None, url, "The port reopened.")])
+    assert report.replaced == ["entry"]
+    assert [p.text for p in store.all_passages()] == ["The port reopened."]
+
+
+def test_an_interrupted_replace_is_finished_by_running_again(make_settings):
+    """Both versions side by side (killed between writing the new and deleting the old)."""
+    settings = make_settings()
+    store = Store(settings)
+    old = Article("story", "Bridge", "Wire", None, None, "The bridge is open.")
+    new = Article("story", "Bridge", "Wire", None, None, "The bridge is closed. Repairs start.")
+    store.ingest([old])
+    Store(settings, collection="scratch").ingest([new])  # the same passages, written elsewhere
+    scratch = Store(settings, collection="scratch").collection.get(
+        include=["documents", "metadatas", "embeddings"]
+    )
+    store.collection.add(**{k: scratch[k] for k in ("ids", "documents", "metadatas", "embeddings")})
+    assert store.count() == 2
+
+    report = store.ingest([new])
+    assert report.replaced == ["story"] and report.passages == 0  # nothing re-embedded
+    assert [p.text for p in store.all_passages()] == ["The bridge is closed. Repairs start."]
