@@ -1,0 +1,112 @@
+"""`sync`: the index follows its sources; the record beside it remembers what came from where."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from bot.store import Store
+from bot.sync import SyncRecord, sync
+from tests.test_cli import briefing
+
+
+def story(folder, name, body):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.md"
+    path.write_text(f"---\ntitle: {name.title()}\nsource: Wire\n---\n{body}\n", encoding="utf-8")
+    return path
+
+
+def indexed(settings) -> list[str]:
+    return [row["article_id"] for row in Store(settings).articles()]
+
+
+def test_a_folder_synced_adds_replaces_and_prunes_only_when_asked(make_settings, tmp_path):
+    settings = make_settings()
+    folder = tmp_path / "desk"
+    story(folder, "ferry", "The ferry sailed at dawn.")
+    story(folder, "tram", "The tram line opened.")
+
+    [first] = sync([str(folder)], settings)
+    assert sorted(first.report.added) == ["ferry", "tram"]
+    record = SyncRecord.load(settings)
+    assert record.sources[str(folder.resolve())].articles == ["ferry", "tram"]
+
+    [again] = sync([], settings)  # no sources named: every recorded one
+    assert sorted(again.report.unchanged) == ["ferry", "tram"] and again.report.passages == 0
+
+    story(folder, "tram", "The tram line closed for repairs.")
+    (folder / "ferry.md").unlink()
+    [changed] = sync([str(folder)], settings)
+    assert changed.report.replaced == ["tram"] and changed.gone == ["ferry"]
+    assert "1 no longer in the source, kept (--prune removes them)" in changed.summary()
+    assert indexed(settings) == ["ferry", "tram"]
+
+    [pruned] = sync([str(folder)], settings, prune=True)
+    assert pruned.pruned == ["ferry"] and indexed(settings) == ["tram"]
+    assert SyncRecord.load(settings).sources[str(folder.resolve())].articles == ["tram"]
+
+
+def test_prune_never_removes_what_a_broken_or_other_source_still_holds(make_settings, tmp_path):
+    settings = make_settings()
+    desk, archive = tmp_path / "desk", tmp_path / "archive"
+    story(desk, "ferry", "The ferry sailed at dawn.")
+    story(desk, "tram", "The tram line opened.")
+    story(archive, "ferry", "The ferry sailed at dawn.")
+    sync([str(desk), str(archive)], settings)
+
+    (desk / "ferry.md").unlink()
+    (desk / "tram.md").write_bytes(b"\xff\xfe not utf-8")
+    [broken] = sync([str(desk)], settings, prune=True)
+    assert broken.loaded.failures and broken.pruned == []
+    assert "not pruned, because part of it could not be read" in broken.loaded.warnings[-1]
+
+    story(desk, "tram", "The tram line opened.")
+    [fixed] = sync([str(desk)], settings, prune=True)
+    assert fixed.pruned == ["ferry"]
+    assert indexed(settings) == ["ferry", "tram"]  # the archive still holds the ferry
+
+
+def test_the_cli_syncs_lists_sources_and_exits_1_when_an_input_failed(tmp_path):
+    home, folder = tmp_path / "home", tmp_path / "desk"
+    story(folder, "ferry", "The ferry sailed at dawn.")
+    (folder / "bad.jsonl").write_text("{nope\n")
+    result = briefing("sync", str(folder), home=home)
+    assert result.returncode == 1
+    assert f"{folder.resolve()}: 1 added, 0 replaced, 0 unchanged" in result.stdout
+    assert f"briefing: error: {folder.resolve() / 'bad.jsonl'}:1: not valid JSON" in result.stderr
+    sources = briefing("sources", home=home)
+    assert f"1 articles  {folder.resolve()}" in sources.stdout and "1 sources" in sources.stdout
+    record = json.loads((home / "sources-articles.json").read_text())
+    assert record["sources"][str(folder.resolve())]["articles"] == ["ferry"]
+
+
+def test_watch_picks_up_a_new_article_and_stops_on_ctrl_c(tmp_path):
+    home, folder = tmp_path / "home", tmp_path / "desk"
+    story(folder, "ferry", "The ferry sailed at dawn.")
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sync", str(folder), "--watch", "0.5"],
+        env=os.environ | {"BRIEFING_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = threading.Timer(120, watcher.kill)  # a hung watcher ends the stream, not CI
+    deadline.start()
+    try:
+        assert "Syncing every 0.5 s" in watcher.stdout.readline()
+        assert ": 1 added" in watcher.stdout.readline()
+        story(folder, "tram", "The tram line opened.")
+        for line in watcher.stdout:  # rounds until the new file is seen
+            if ": 1 added, 0 replaced, 1 unchanged" in line:
+                break
+        else:
+            raise AssertionError("the watcher never reported the new article")
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=60) == 0
+        assert "stopped" in watcher.stdout.read()
+    finally:
+        deadline.cancel()
+        watcher.kill()
