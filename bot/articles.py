@@ -161,7 +161,8 @@ def id_from_url(url: str) -> str:
     """
     address = urldefrag(url.strip())[0].rstrip("/")
     parsed = urlparse(address)
-    last = parsed.path.rsplit("/", 1)[-1] or parsed.hostname or "page"
+    parts = [part for part in re.split(r"[/:]", parsed.path) if part]  # also tag:x,2024:slug
+    last = parts[-1] if parts else parsed.hostname or "page"
     slug = re.sub(r"[^a-z0-9]+", "-", last.lower().rsplit(".", 1)[0]).strip("-")[:60] or "page"
     return f"{slug}-{hashlib.sha1(address.encode()).hexdigest()[:8]}"
 

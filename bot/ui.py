@@ -1,4 +1,4 @@
-"""The Gradio chat page: streamed answers, numbered sources under each, and article upload."""
+"""The Gradio chat page: streamed answers with numbered sources; adding files, feeds and URLs."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import gradio as gr
 from bot.answer import Answer, Briefer
 from bot.config import Settings
 from bot.errors import BriefingError
-from bot.ingest import ingest_paths
+from bot.ingest import ingest_inputs
+from bot.sources import SUPPORTED_SUFFIXES, is_url
 from bot.store import Store
+from bot.sync import sync
 
-UPLOAD_TYPES = [".md", ".markdown", ".txt", ".json", ".jsonl"]
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
@@ -45,6 +47,19 @@ def article_rows(briefer: Briefer) -> list[list]:
     ]
 
 
+def article_choices(briefer: Briefer) -> list[tuple[str, str]]:
+    """(label, id) pairs for the remove menu."""
+    return [
+        (f"{r['title']} ({r['article_id']})", r["article_id"]) for r in briefer.store.articles()
+    ]
+
+
+def problems_text(failures: list[str], warnings: list[str]) -> str:
+    lines = [f"- Not added: {escape_markdown(f)}" for f in failures]
+    lines += [f"- Note: {escape_markdown(w)}" for w in warnings]
+    return "\n".join(lines)
+
+
 def build_app(briefer: Briefer) -> gr.Blocks:
     """The whole page; one Briefer (one loaded model) serves every visitor, one at a time."""
     with gr.Blocks(title="Briefing bot") as app:
@@ -70,13 +85,29 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 elem_id="uploads",
             )
             add = gr.Button("Add to index", elem_id="add")
-            status = gr.Markdown()
+            with gr.Row():
+                feed_url = gr.Textbox(
+                    label="Feed or page URL",
+                    placeholder="https://example.com/news/rss.xml",
+                    scale=8,
+                    elem_id="feed-url",
+                )
+                add_url = gr.Button("Add URL", scale=1, elem_id="add-url")
+            status = gr.Markdown(elem_id="status")
             table = gr.Dataframe(
                 headers=["published", "title", "source", "id", "passages"],
                 value=lambda: article_rows(briefer),
                 interactive=False,
                 elem_id="articles",
             )
+            with gr.Row():
+                doomed = gr.Dropdown(
+                    label="Remove an article",
+                    choices=article_choices(briefer),
+                    scale=8,
+                    elem_id="remove-choice",
+                )
+                remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         def respond(message: str, history: list, plain: list) -> Iterator[tuple]:
             message = (message or "").strip()
@@ -109,20 +140,42 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 }
                 yield "", history, plain
 
+        def refreshed(message: str) -> tuple:
+            menu = gr.Dropdown(choices=article_choices(briefer), value=None)
+            return message, article_rows(briefer), menu
+
         # Gradio injects progress through this default; it mirrors the ingest tqdm bar.
         def add_files(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
             if not files:
-                return "Choose one or more article files first.", article_rows(briefer)
-            paths = [getattr(f, "name", f) for f in files]
-            try:
-                report = ingest_paths(paths, briefer.settings, store=briefer.store)
-            except BriefingError as err:
-                return f"Nothing was added: {escape_markdown(str(err))}", article_rows(briefer)
-            return f"Done: {report.summary()}.", article_rows(briefer)
+                return refreshed("Choose one or more article files first.")
+            result = ingest_inputs(
+                [getattr(f, "name", f) for f in files], briefer.settings, briefer.store
+            )
+            problems = problems_text(result.failures, result.warnings)
+            return refreshed(f"Done: {result.report.summary()}.\n{problems}")
+
+        def add_feed(url: str, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
+            url = (url or "").strip()
+            if not is_url(url):
+                return refreshed("Give a feed or page address starting with http:// or https://.")
+            # Through sync, so the feed joins the source record and `briefing sync` refreshes it.
+            [outcome] = sync([url], briefer.settings, briefer.store)
+            problems = problems_text(outcome.loaded.failures, outcome.loaded.warnings)
+            return refreshed(f"Done: {outcome.report.summary()}.\n{problems}")
+
+        def remove_article(article_id: str | None):
+            if not article_id:
+                return refreshed("Choose an article to remove first.")
+            removed = briefer.store.remove(article_id)
+            return refreshed(f"Removed {escape_markdown(article_id)} ({removed} passages).")
 
         for trigger in (question.submit, ask.click):
             trigger(respond, [question, chatbot, turns], [question, chatbot, turns])
-        add.click(add_files, [uploads], [status, table])
+        add.click(add_files, [uploads], [status, table, doomed])
+        for trigger in (feed_url.submit, add_url.click):
+            trigger(add_feed, [feed_url], [status, table, doomed])
+        remove.click(remove_article, [doomed], [status, table, doomed])
+        app.load(lambda: gr.Dropdown(choices=article_choices(briefer)), None, doomed)
     return app
 
 

@@ -5,11 +5,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import free_port
+from tests.webserver import serve
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -95,3 +99,24 @@ def test_article_files_can_be_added_from_the_page(chat_url, page, tmp_path):
     page.locator("#add").click()
     expect(page.get_by_text("Done: 1 added")).to_be_visible(timeout=60_000)
     expect(page.locator("#articles")).to_contain_text("Dockers strike at the harbour")
+
+
+@pytest.mark.slow
+def test_a_feed_url_can_be_added_and_an_article_removed_from_the_page(chat_url, page):
+    url, _ = chat_url
+    with serve(root=FEEDS) as web:
+        page.goto(url, timeout=60_000)
+        page.get_by_role("button", name="Articles").click()
+        page.locator("#feed-url textarea").fill(f"{web.url}/northport-daily.rss")
+        page.locator("#add-url").click()
+        expect(page.locator("#status")).to_contain_text("added", timeout=60_000)
+        table = page.locator("#articles")
+        expect(table).to_contain_text("Council votes to keep the night ferry running")
+        expect(table).to_contain_text("Northport Daily")
+
+    page.locator("#remove-choice input").fill("Council votes")
+    page.get_by_role("option", name="Council votes to keep the night ferry running").click()
+    page.locator("#remove").click()
+    expect(page.locator("#status")).to_contain_text("Removed", timeout=60_000)
+    expect(table).not_to_contain_text("Council votes to keep the night ferry running")
+    expect(table).to_contain_text("Fenwick library extends weekend hours")
