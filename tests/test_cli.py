@@ -7,8 +7,8 @@ import sys
 from bot.config import SAMPLE_CORPUS
 
 
-def briefing(*args: str, home) -> subprocess.CompletedProcess:
-    env = os.environ | {"BRIEFING_HOME": str(home)}
+def briefing(*args: str, home, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"BRIEFING_HOME": str(home)} | (extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=300
     )

@@ -9,7 +9,10 @@ import threading
 
 from bot.store import Store
 from bot.sync import SyncRecord, sync
+from tests import webserver as web
 from tests.test_cli import briefing
+
+webserver = web.webserver  # the loopback server fixture
 
 
 def story(folder, name, body):
@@ -110,3 +113,68 @@ def test_watch_picks_up_a_new_article_and_stops_on_ctrl_c(tmp_path):
     finally:
         deadline.cancel()
         watcher.kill()
+
+
+def rss(*items: tuple[str, str, str]) -> bytes:
+    """A feed of (guid, title, full text) items, each linking to /news/<guid>."""
+    entries = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title>"
+        f"<link>https://coast.example/news/{guid}</link>"
+        f"<pubDate>Mon, 09 Dec 2024 08:00:00 GMT</pubDate><description>{text}</description></item>"
+        for guid, title, text in items
+    )
+    channel = f"<channel><title>Coast News</title>{entries}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+FERRY = ("ferry", "Ferry sails", "The night ferry sailed on time.")
+TRAM = ("tram", "Tram opens", "The tram line opened to passengers.")
+PIER = ("pier", "Pier shut", "The pier was shut after the storm.")
+
+
+def test_a_feed_on_loopback_is_followed_entry_by_entry(make_settings, webserver):
+    settings = make_settings()
+    feed = webserver.url + "/coast.rss"
+    webserver.routes["/coast.rss"] = (200, "application/rss+xml", rss(FERRY, TRAM))
+    [first] = sync([feed], settings)
+    assert len(first.report.added) == 2 and not first.loaded.failures
+    [titles] = [[row["title"] for row in Store(settings).articles()]]
+    assert sorted(titles) == ["Ferry sails", "Tram opens"]
+
+    changed_tram = ("tram", "Tram opens", "The tram line opened, two years late.")
+    webserver.routes["/coast.rss"] = (200, "application/rss+xml", rss(changed_tram, PIER))
+    [second] = sync([feed], settings)
+    assert len(second.report.added) == 1 and len(second.report.replaced) == 1
+    assert len(second.gone) == 1 and len(indexed(settings)) == 3  # the ferry is kept
+
+    [third] = sync([feed], settings, prune=True)
+    assert len(third.report.unchanged) == 2 and third.report.passages == 0
+    assert sorted(row["title"] for row in Store(settings).articles()) == ["Pier shut", "Tram opens"]
+
+
+def test_one_story_from_two_feeds_and_a_record_is_stored_once(make_settings, webserver, tmp_path):
+    settings = make_settings()
+    webserver.routes["/a.rss"] = (200, "application/rss+xml", rss(FERRY))
+    other_guid = ("ferry-copy", "Ferry sails!", FERRY[2])  # same words, another id
+    webserver.routes["/b.rss"] = (200, "application/rss+xml", rss(other_guid))
+    record = tmp_path / "wire.jsonl"
+    record.write_text(json.dumps({"id": "wire-ferry", "text": FERRY[2]}) + "\n")
+
+    outcomes = sync([webserver.url + "/a.rss", webserver.url + "/b.rss", str(record)], settings)
+    assert [len(o.report.added) for o in outcomes] == [1, 0, 0]
+    assert [len(o.report.duplicates) for o in outcomes] == [0, 1, 1]
+    assert len(indexed(settings)) == 1
+
+
+def test_a_url_that_times_out_is_named_and_the_rest_of_the_batch_goes_in(tmp_path, webserver):
+    webserver.slow("/slow.rss", seconds=5)
+    webserver.routes["/coast.rss"] = (200, "application/rss+xml", rss(FERRY))
+    env_home = tmp_path / "home"
+    result = briefing(
+        "ingest", webserver.url + "/slow.rss", webserver.url + "/coast.rss",
+        home=env_home, extra_env={"BRIEFING_FETCH_TIMEOUT": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"briefing: error: {webserver.url}/slow.rss: timed out after 1 s" in result.stderr
+    assert "briefing: 1 of 2 inputs had errors" in result.stderr
+    assert "1 added" in result.stdout
