@@ -128,20 +128,30 @@ class Store:
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones and duplicates.
 
-        All-or-nothing per article: its passages go in with one Chroma call (one transaction),
-        under ids made from the content hash, and the old version's passages are deleted only
-        afterwards. So an interrupted ingest leaves every article whole (at worst an old and a
-        new version side by side), and re-running it finishes the job.
+        All-or-nothing per article: whole articles are written together in one Chroma call
+        (one transaction), under ids made from the content hash, and an old version's passages
+        are deleted only afterwards. So an interrupted ingest leaves every article whole (at
+        worst an old and a new version side by side), and re-running it finishes the job.
+        Several articles share a call because embedding in batches is several times faster.
         """
         report = IngestReport()
         self._writes += 1
+        batch: list[_Write] = []
         for article in articles:
-            self._ingest_one(article, report)
-            if on_article:
+            if any(write.overlaps(article) for write in batch):
+                self._flush(batch, on_article)  # decide against the index, as if one by one
+            write = self._plan(article, report)
+            if write:
+                batch.append(write)
+            elif on_article:
                 on_article(article)
+            if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
+                self._flush(batch, on_article)
+        self._flush(batch, on_article)
         return report
 
-    def _ingest_one(self, article: Article, report: IngestReport) -> None:
+    def _plan(self, article: Article, report: IngestReport) -> _Write | None:
+        """What writing this article takes, or None when it is unchanged or a duplicate."""
         passages = self.splitter(article)
         digest = article.content_hash
         wanted = [f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))]
@@ -151,31 +161,39 @@ class Store:
             duplicate = self._same_story(article)
             if duplicate and duplicate[1] == text_hash(article.text):
                 report.duplicates[article.id] = duplicate[0]
-                return
+                return None
             if duplicate:  # same URL, new text: an update that arrived under another id
                 stale = self.collection.get(where={"article_id": duplicate[0]}, include=[])["ids"]
         missing = [n for n, pid in enumerate(wanted) if pid not in present]
-        if missing:
-            chosen = [passages[n] for n in missing]
-            self._add(chosen, [wanted[n] for n in missing], digest, text_hash(article.text))
-        if stale:
-            self.collection.delete(ids=stale)
         if not missing and not stale:
             report.unchanged.append(article.id)
-            return
+            return None
         (report.replaced if present or stale else report.added).append(article.id)
         report.passages += len(missing)
+        chosen = [passages[n] for n in missing]
+        return _Write(article, chosen, [wanted[n] for n in missing], stale, digest)
 
-    def _add(self, passages: list[Passage], ids: list[str], digest: str, story: str) -> None:
-        batch = self.client.get_max_batch_size()  # only a book-length article needs two calls
-        for at in range(0, len(passages), batch):
-            part = passages[at : at + batch]
+    def _flush(self, batch: list[_Write], on_article: Callable[[Article], None] | None) -> None:
+        """Write the batch's passages, then delete what they replace; empties the batch."""
+        limit = self.client.get_max_batch_size()  # only a book-length article needs two calls
+        passages = [p for write in batch for p in write.passages]
+        vectors = embed([embedding_text(p) for p in passages]) if passages else []
+        ids = [pid for write in batch for pid in write.ids]
+        metadatas = [_metadata(p, w.digest, w.story) for w in batch for p in w.passages]
+        for at in range(0, len(ids), limit):
             self.collection.add(
-                ids=ids[at : at + batch],
-                documents=[p.text for p in part],
-                embeddings=embed([embedding_text(p) for p in part]),
-                metadatas=[_metadata(p, digest, story) for p in part],
+                ids=ids[at : at + limit],
+                documents=[p.text for p in passages[at : at + limit]],
+                embeddings=vectors[at : at + limit],
+                metadatas=metadatas[at : at + limit],
             )
+        stale = [pid for write in batch for pid in write.stale]
+        if stale:
+            self.collection.delete(ids=stale)
+        for write in batch:
+            if on_article:
+                on_article(write.article)
+        batch.clear()
 
     def _same_story(self, article: Article) -> tuple[str, str] | None:
         """(id, text hash) of an indexed article with this one's URL or text, if any."""
@@ -227,6 +245,30 @@ class Store:
         data = self.collection.get(include=["documents", "metadatas"])
         pairs = zip(data["documents"], data["metadatas"], strict=True)
         return [_passage(document, meta, 0.0) for document, meta in pairs]
+
+
+WRITE_BATCH = 64
+"""Passages embedded and written per Chroma call; whole articles only, so it can run over."""
+
+
+@dataclass
+class _Write:
+    """One article's pending write: new passages and the ids of the version they replace."""
+
+    article: Article
+    passages: list[Passage]
+    ids: list[str]
+    stale: list[str]
+    digest: str
+
+    @property
+    def story(self) -> str:
+        return text_hash(self.article.text)
+
+    def overlaps(self, other: Article) -> bool:
+        """Could `other` be this article or the same story? Then decide it after this write."""
+        same_url = bool(other.url) and other.url == self.article.url
+        return other.id == self.article.id or same_url or text_hash(other.text) == self.story
 
 
 def text_hash(text: str) -> str:
