@@ -1,9 +1,12 @@
 """Reading a batch of inputs where some are bad: each problem is named, the rest still load."""
 
+import shutil
 from pathlib import Path
 
 from bot.config import Settings
 from bot.sources import load_input
+
+DATA = Path(__file__).parent / "data"
 
 
 def write(path: Path, text: str) -> Path:
@@ -21,20 +24,24 @@ def test_a_folder_with_bad_files_loads_the_good_ones_and_names_each_bad_one(tmp_
     with (folder / "huge.txt").open("wb") as huge:
         huge.truncate(50_000_000)  # sparse: 50 MB on paper, nothing read before the size check
     write(folder / "notes.pdf", "not an article, ignored in folders")
+    for bad in ("feeds/broken.xml", "feeds/empty.rss", "pages/no-article.html"):
+        shutil.copy(DATA / bad, folder)
 
     loaded = load_input(str(folder), Settings(home=tmp_path / "home"))
 
     assert sorted(a.id for a in loaded.articles) == ["good", "r1"]
-    assert sorted(loaded.failures) == sorted(
-        [
-            f"{folder / 'blank.md'}: empty file",
-            f"{folder / 'huge.txt'}: too large (50.0 MB; the limit is 20 MB, "
-            "set BRIEFING_MAX_INPUT_MB to change it)",
-            f"{folder / 'latin.txt'}: not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8",
-            f"{folder / 'lines.jsonl'}:2: not valid JSON (Expecting property name enclosed in "
-            "double quotes)",
-        ]
-    )
+    expected = {
+        "blank.md": "empty file",
+        "broken.xml": "not a valid RSS/Atom feed",
+        "empty.rss": "the feed has no entries",
+        "huge.txt": "too large (50.0 MB; the limit is 20 MB",
+        "latin.txt": "not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8",
+        "lines.jsonl:2": "not valid JSON (Expecting property name enclosed in double quotes)",
+        "no-article.html": "no article text found in the HTML",
+    }
+    pairs = zip(sorted(loaded.failures), sorted(expected.items()), strict=True)
+    for failure, (name, reason) in pairs:
+        assert failure.startswith(f"{folder / name}: {reason}"), failure
 
 
 def test_an_odd_date_is_a_warning_and_the_article_still_loads(tmp_path):
