@@ -37,14 +37,26 @@ ANSWER_PROMPT = ChatPromptTemplate.from_messages(
     ]
 )
 YES_NO_HINT = "\n(Begin with Yes or No, then give the reason with its passage numbers.)"
-_YES_NO_QUESTION = re.compile(
-    r"^(?:does|do|did|is|are|was|were|has|have|had|can|could|would|should|will)\b", re.IGNORECASE
-)
+_AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|would|should|will)"
+_YES_NO_START = re.compile(rf"^{_AUX}\b", re.IGNORECASE)
+_YES_NO_AFTER_CLAUSE = re.compile(rf",\s*{_AUX}\s", re.IGNORECASE)  # "Between A and B, was ..."
+_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
+
+
+_YES_OR_NO = re.compile(r"\s*(?:yes|no)\b(?!\.?\s*the articles don)", re.IGNORECASE)
+
+
+def is_yes_no(question: str) -> bool:
+    """'Did X...?' or 'After A and B, was there...?', but not 'Considering A, which X is...?'."""
+    question = question.strip()
+    if _YES_NO_START.match(question):
+        return True
+    return bool(_YES_NO_AFTER_CLAUSE.search(question)) and not _WH_WORD.search(question)
 
 
 def yes_no_hint(question: str) -> str:
     """Asked only of yes/no questions: told to every question, the small model says 'Yes.'."""
-    return YES_NO_HINT if _YES_NO_QUESTION.match(question.strip()) else ""
+    return YES_NO_HINT if is_yes_no(question) else ""
 
 
 REWRITE_PROMPT = ChatPromptTemplate.from_messages(
@@ -91,12 +103,14 @@ class Answer:
     standalone_question: str | None = None
     """The question as retrieval saw it, when a follow-up was rewritten (not in to_dict)."""
     retrieved: list[Passage] = field(default_factory=list)
+    draft: str | None = None
+    """The model's raw reply before the citation check (for eval reports, not shown)."""
     """Every passage retrieval returned, best first (not in to_dict; the eval scores it)."""
 
     def to_dict(self) -> dict:
         """Exactly the answer JSON of GUIDE.md."""
         data = asdict(self)
-        del data["standalone_question"], data["retrieved"]
+        del data["standalone_question"], data["retrieved"], data["draft"]
         return data
 
 
@@ -186,7 +200,8 @@ class Briefer:
                 timings.setdefault("first_token_s", time.perf_counter() - started)
                 draft.append(chunk)
                 yield chunk
-            self._attach(answer, "".join(draft), passages, standalone)
+            answer.draft = "".join(draft)
+            self._attach(answer, answer.draft, passages, standalone)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -204,8 +219,8 @@ class Briefer:
 
     def _attach(self, answer: Answer, draft: str, passages: list[Passage], question: str) -> None:
         """Fill in the answer from the draft, or leave the abstention when nothing is supported."""
-        if citations.says_abstain(draft):
-            return
+        if citations.says_abstain(draft) and not (is_yes_no(question) and _YES_OR_NO.match(draft)):
+            return  # but "No, the article does not mention X" answers a yes/no question
         evidence = [evidence_text(p) for p in passages]
         sentences = citations.check_sentences(draft, evidence, question)
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))

@@ -7,6 +7,7 @@ passage also contains. It is fast, needs no model, and is easy to explain; see t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chunking import sentence_spans
@@ -67,8 +68,20 @@ def supporting_passages(
 
     useful = [i for i in dict.fromkeys(cited) if support(sentence, passages[i], question) > 0]
     if useful and together(useful) >= SUPPORT_THRESHOLD:
-        return tuple(useful)
+        return _without_redundant(useful, together)
+    # Cover what the sentence claims beyond the question's own words: a passage that only
+    # shares words the question supplied ("TechCrunch", "October") is no evidence of the claim.
+    # A sentence that only restates the question is covered by all its words.
     words = content_words(sentence)
+    for target in (words - content_words(question), words):
+        chosen = _cover(target, passages) if target else []
+        if chosen and together(chosen) >= SUPPORT_THRESHOLD:
+            return tuple(chosen)
+    return ()
+
+
+def _cover(words: set[str], passages: list[set[str]]) -> list[int]:
+    """Greedily, the fewest passages (at most three) holding the most of the words."""
     chosen: list[int] = []
     while len(chosen) < MAX_PASSAGES_PER_SENTENCE:
         covered = set().union(*(passages[i] for i in chosen)) & words
@@ -79,7 +92,20 @@ def supporting_passages(
         if best is None or gains[best] < (2 if chosen else 1):
             break
         chosen.append(best)
-    return tuple(chosen) if chosen and together(chosen) >= SUPPORT_THRESHOLD else ()
+    return chosen
+
+
+def _without_redundant(
+    indexes: list[int], together: Callable[[list[int]], float]
+) -> tuple[int, ...]:
+    """Drop cited passages that add none of the sentence's words beyond the others' (weakest
+    first): a citation should point at something the sentence took from it."""
+    kept = list(indexes)
+    for i in sorted(indexes, key=lambda i: together([i])):
+        rest = [j for j in kept if j != i]
+        if rest and together(rest) >= together(kept):
+            kept = rest
+    return tuple(kept)
 
 
 def says_abstain(reply: str) -> bool:

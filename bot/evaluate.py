@@ -260,6 +260,7 @@ def run_eval(
                 },
                 "answer": data,
                 "standalone_question": answer.standalone_question,
+                "draft": answer.draft,
                 "retrieved": retrieved,
                 "score": score(question, data, retrieved),
             }

@@ -3,7 +3,7 @@
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, is_yes_no
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.sources import load_paths
@@ -86,3 +86,32 @@ def test_the_tiny_real_model_streams_and_never_invents_citations(
     assert final.abstained == (final.citations == [])
     assert_citations_are_real(final)
     assert final.timings["first_token_s"] <= final.timings["total_s"]
+
+
+def test_a_no_that_says_something_is_not_mentioned_still_answers_a_yes_no_question(
+    default_settings, sample_store
+):
+    reply = (
+        "No. The nations have not agreed on any concrete steps to thwart more chaos [1], "
+        "and the article does not mention a plan."
+    )
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    answer = briefer.ask("Have the nations agreed on concrete steps to stop the chaos?")
+    assert not answer.abstained and answer.answer.startswith("No")
+    assert "concrete steps" in answer.citations[0].passage
+    dodge = "No. The articles do not mention whether Homs has a new mayor."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(dodge))
+    assert briefer.ask("Does Homs have a new mayor?").abstained  # nothing supported: abstains
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("Did the rebels take Homs?", True),
+        ("Between the Verge report on May 1 and the Wired one, was there a change in tone?", True),
+        ("Considering the BBC and CNN reports, which minister, known for reform, won?", False),
+        ("Who issued the joint statement?", False),
+    ],
+)
+def test_yes_no_questions_are_told_apart(question, yes_no):
+    assert is_yes_no(question) is yes_no

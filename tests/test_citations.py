@@ -67,3 +67,30 @@ def test_a_multi_hop_sentence_is_supported_by_passages_together():
     reply = "Google pays Apple billions and was sued by a publisher over news revenue."
     [s] = check_sentences(reply, passages, question="Which company did both report on?")
     assert sorted(s.passages) == [0, 1]
+
+
+def test_a_cited_passage_that_adds_nothing_is_dropped_but_one_that_adds_words_stays():
+    passages = [
+        "Qatar, Egypt and Russia issued a joint statement calling for calm.",
+        "Russia said it was watching events.",
+        "Western officials called for calm in Homs.",
+    ]
+    [s] = check_sentences("Qatar and Russia issued a joint statement [1][2].", passages)
+    assert s.passages == (0,)  # passage 2 only repeats "Russia"
+    [s] = check_sentences(
+        "Qatar issued a statement; officials called for calm in Homs [1][3].", passages
+    )
+    assert s.passages == (0, 2)
+
+
+def test_a_passage_sharing_only_the_questions_words_is_not_cited():
+    question = "Did TechCrunch report in October that Valve released a new Steam Deck?"
+    passages = [
+        "Valve released a new Steam Deck with a brighter OLED screen.",
+        "TechCrunch reported in October on LinkedIn's new AI tools.",
+    ]
+    reply = (
+        "Yes, TechCrunch reported in October that Valve released a Steam Deck with an OLED screen."
+    )
+    [s] = check_sentences(reply, passages, question)
+    assert s.passages == (0,)
