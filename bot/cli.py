@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.errors import BriefingError
+
+if TYPE_CHECKING:
+    from bot.sources import Loaded
 
 FETCH_PAGES_HELP = "for feed entries without full text, fetch and read the linked page"
 
@@ -114,9 +118,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sync import sync, watch
+    from bot.sync import SyncOutcome, sync, watch
 
-    def show(outcomes: list) -> int:
+    def show(outcomes: list[SyncOutcome]) -> int:
         for outcome in outcomes:
             print(outcome.summary(), flush=True)
         return report_problems([outcome.loaded for outcome in outcomes])
@@ -143,7 +147,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def report_problems(loaded: list) -> int:
+def report_problems(loaded: list[Loaded]) -> int:
     """Print each problem on its own line; exit status 1 when some input was not fully read."""
     for item in loaded:
         for line in item.warnings:

@@ -138,9 +138,10 @@ class Store:
         self._writes += 1
         batch: list[_Write] = []
         for article in articles:
-            if any(write.overlaps(article) for write in batch):
+            story = text_hash(article.text)
+            if any(write.overlaps(article, story) for write in batch):
                 self._flush(batch, on_article)  # decide against the index, as if one by one
-            write = self._plan(article, report)
+            write = self._plan(article, story, report)
             if write:
                 batch.append(write)
             elif on_article:
@@ -150,7 +151,7 @@ class Store:
         self._flush(batch, on_article)
         return report
 
-    def _plan(self, article: Article, report: IngestReport) -> _Write | None:
+    def _plan(self, article: Article, story: str, report: IngestReport) -> _Write | None:
         """What writing this article takes, or None when it is unchanged or a duplicate."""
         passages = self.splitter(article)
         digest = article.content_hash
@@ -158,8 +159,8 @@ class Store:
         present = set(self.collection.get(where={"article_id": article.id}, include=[])["ids"])
         stale = sorted(present - set(wanted))
         if not present:
-            duplicate = self._same_story(article)
-            if duplicate and duplicate[1] == text_hash(article.text):
+            duplicate = self._same_story(article, story)
+            if duplicate and duplicate[1] == story:
                 report.duplicates[article.id] = duplicate[0]
                 return None
             if duplicate:  # same URL, new text: an update that arrived under another id
@@ -171,7 +172,7 @@ class Store:
         (report.replaced if present or stale else report.added).append(article.id)
         report.passages += len(missing)
         chosen = [passages[n] for n in missing]
-        return _Write(article, chosen, [wanted[n] for n in missing], stale, digest)
+        return _Write(article, chosen, [wanted[n] for n in missing], stale, digest, story)
 
     def _flush(self, batch: list[_Write], on_article: Callable[[Article], None] | None) -> None:
         """Write the batch's passages, then delete what they replace; empties the batch."""
@@ -195,9 +196,9 @@ class Store:
                 on_article(write.article)
         batch.clear()
 
-    def _same_story(self, article: Article) -> tuple[str, str] | None:
+    def _same_story(self, article: Article, story: str) -> tuple[str, str] | None:
         """(id, text hash) of an indexed article with this one's URL or text, if any."""
-        checks = [{"text_hash": text_hash(article.text)}]
+        checks = [{"text_hash": story}]
         if article.url:
             checks.append({"url": article.url})
         where = checks[0] if len(checks) == 1 else {"$or": checks}
@@ -260,15 +261,13 @@ class _Write:
     ids: list[str]
     stale: list[str]
     digest: str
+    story: str
+    """text_hash of the article's text."""
 
-    @property
-    def story(self) -> str:
-        return text_hash(self.article.text)
-
-    def overlaps(self, other: Article) -> bool:
+    def overlaps(self, other: Article, other_story: str) -> bool:
         """Could `other` be this article or the same story? Then decide it after this write."""
         same_url = bool(other.url) and other.url == self.article.url
-        return other.id == self.article.id or same_url or text_hash(other.text) == self.story
+        return other.id == self.article.id or same_url or other_story == self.story
 
 
 def text_hash(text: str) -> str:

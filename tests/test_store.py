@@ -76,9 +76,7 @@ def test_search_finds_the_joint_statement_with_cosine_scores(sample_store):
     assert hits == sorted(hits, key=lambda h: -h.score)
 
 
-def test_a_bad_input_in_a_batch_is_named_and_the_rest_go_in(
-    make_settings, tmp_path
-):
+def test_a_bad_input_in_a_batch_is_named_and_the_rest_go_in(make_settings, tmp_path):
     settings = make_settings()
     ingest_paths([SAMPLE_CORPUS], settings)
     good = article_file(tmp_path, "good", "Fine text about the harbour.")

@@ -138,8 +138,10 @@ def test_a_feed_on_loopback_is_followed_entry_by_entry(make_settings, webserver)
     webserver.routes["/coast.rss"] = (200, "application/rss+xml", rss(FERRY, TRAM))
     [first] = sync([feed], settings)
     assert len(first.report.added) == 2 and not first.loaded.failures
-    [titles] = [[row["title"] for row in Store(settings).articles()]]
-    assert sorted(titles) == ["Ferry sails", "Tram opens"]
+    assert sorted(row["title"] for row in Store(settings).articles()) == [
+        "Ferry sails",
+        "Tram opens",
+    ]
 
     changed_tram = ("tram", "Tram opens", "The tram line opened, two years late.")
     webserver.routes["/coast.rss"] = (200, "application/rss+xml", rss(changed_tram, PIER))
