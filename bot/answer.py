@@ -43,9 +43,6 @@ _YES_NO_AFTER_CLAUSE = re.compile(rf",\s*{_AUX}\s", re.IGNORECASE)  # "Between A
 _WH_WORD = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 
 
-_YES_OR_NO = re.compile(r"\s*(?:yes|no)\b(?!\.?\s*the articles don)", re.IGNORECASE)
-
-
 def is_yes_no(question: str) -> bool:
     """'Did X...?' or 'After A and B, was there...?', but not 'Considering A, which X is...?'."""
     question = question.strip()
@@ -103,9 +100,9 @@ class Answer:
     standalone_question: str | None = None
     """The question as retrieval saw it, when a follow-up was rewritten (not in to_dict)."""
     retrieved: list[Passage] = field(default_factory=list)
-    draft: str | None = None
-    """The model's raw reply before the citation check (for eval reports, not shown)."""
     """Every passage retrieval returned, best first (not in to_dict; the eval scores it)."""
+    draft: str | None = None
+    """The model's raw reply before the citation check (not in to_dict; eval reports keep it)."""
 
     def to_dict(self) -> dict:
         """Exactly the answer JSON of GUIDE.md."""
@@ -219,8 +216,8 @@ class Briefer:
 
     def _attach(self, answer: Answer, draft: str, passages: list[Passage], question: str) -> None:
         """Fill in the answer from the draft, or leave the abstention when nothing is supported."""
-        if citations.says_abstain(draft) and not (is_yes_no(question) and _YES_OR_NO.match(draft)):
-            return  # but "No, the article does not mention X" answers a yes/no question
+        if citations.says_abstain(draft, yes_no_question=is_yes_no(question)):
+            return
         evidence = [evidence_text(p) for p in passages]
         sentences = citations.check_sentences(draft, evidence, question)
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))

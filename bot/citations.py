@@ -108,7 +108,14 @@ def _without_redundant(
     return tuple(kept)
 
 
-def says_abstain(reply: str) -> bool:
+_OPENS_WITH_YES_OR_NO = re.compile(r"\s*(?:yes|no)\b(?!\.?\s*the articles don)", re.IGNORECASE)
+
+
+def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
+    """Does the reply decline to answer? A reply to a yes/no question that opens with Yes or No
+    answers it, whatever follows ("No, the article does not mention any deal")."""
+    if yes_no_question and _OPENS_WITH_YES_OR_NO.match(reply):
+        return False
     return bool(ABSTAIN_PATTERNS.search(reply))
 
 

@@ -94,3 +94,9 @@ def test_a_passage_sharing_only_the_questions_words_is_not_cited():
     )
     [s] = check_sentences(reply, passages, question)
     assert s.passages == (0,)
+
+
+def test_a_yes_or_no_opening_answers_a_yes_no_question_even_when_it_says_not_mentioned():
+    reply = "No, the article does not mention any deal."
+    assert says_abstain(reply) and not says_abstain(reply, yes_no_question=True)
+    assert says_abstain("No. The articles don't say.", yes_no_question=True)
