@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from bot.config import Settings
 from bot.errors import BriefingError
+from bot.ingest import index_articles
 from bot.sources import Loaded, is_url, load_input
 from bot.store import IngestReport, Store
 
@@ -102,8 +101,7 @@ def _sync_one(
     key: str, record: SyncRecord, store: Store, settings: Settings, prune: bool, fetch_pages: bool
 ) -> SyncOutcome:
     loaded = load_input(key, settings, fetch_pages)
-    with tqdm(total=len(loaded.articles), unit="article", desc="Syncing", disable=None) as bar:
-        report = store.ingest(loaded.articles, on_article=lambda _: bar.update())
+    report = index_articles(loaded.articles, settings, store)
     current = {report.indexed_id(article.id) for article in loaded.articles}
     previous = record.sources.get(key)
     gone = sorted(set(previous.articles) - current) if previous else []

@@ -40,18 +40,15 @@ def render_answer(answer: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def article_rows(briefer: Briefer) -> list[list]:
-    return [
+def article_listing(briefer: Briefer) -> tuple[list[list], gr.Dropdown]:
+    """The article table and the remove menu, from one read of the index."""
+    rows = briefer.store.articles()
+    table = [
         [r["published"] or "", r["title"], r["source"] or "", r["article_id"], r["passages"]]
-        for r in briefer.store.articles()
+        for r in rows
     ]
-
-
-def article_choices(briefer: Briefer) -> list[tuple[str, str]]:
-    """(label, id) pairs for the remove menu."""
-    return [
-        (f"{r['title']} ({r['article_id']})", r["article_id"]) for r in briefer.store.articles()
-    ]
+    menu = [(f"{r['title']} ({r['article_id']})", r["article_id"]) for r in rows]
+    return table, gr.Dropdown(choices=menu, value=None)
 
 
 def problems_text(failures: list[str], warnings: list[str]) -> str:
@@ -96,14 +93,12 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             status = gr.Markdown(elem_id="status")
             table = gr.Dataframe(
                 headers=["published", "title", "source", "id", "passages"],
-                value=lambda: article_rows(briefer),
                 interactive=False,
                 elem_id="articles",
             )
             with gr.Row():
                 doomed = gr.Dropdown(
                     label="Remove an article",
-                    choices=article_choices(briefer),
                     scale=8,
                     elem_id="remove-choice",
                 )
@@ -141,8 +136,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 yield "", history, plain
 
         def refreshed(message: str) -> tuple:
-            menu = gr.Dropdown(choices=article_choices(briefer), value=None)
-            return message, article_rows(briefer), menu
+            return message, *article_listing(briefer)
 
         # Gradio injects progress through this default; it mirrors the ingest tqdm bar.
         def add_files(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
@@ -175,7 +169,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
         for trigger in (feed_url.submit, add_url.click):
             trigger(add_feed, [feed_url], [status, table, doomed])
         remove.click(remove_article, [doomed], [status, table, doomed])
-        app.load(lambda: gr.Dropdown(choices=article_choices(briefer)), None, doomed)
+        app.load(lambda: article_listing(briefer), None, [table, doomed])
     return app
 
 

@@ -3,10 +3,13 @@
 import shutil
 from pathlib import Path
 
+from bot.articles import id_from_url
 from bot.config import Settings
 from bot.sources import load_input
+from tests import webserver as web
 
 DATA = Path(__file__).parent / "data"
+webserver = web.webserver  # the loopback server fixture
 
 
 def write(path: Path, text: str) -> Path:
@@ -69,3 +72,17 @@ def test_a_missing_or_unsupported_input_is_one_failure(tmp_path):
     ]
     [failure] = load_input(str(write(tmp_path / "a.pdf", "x")), settings).failures
     assert failure.startswith(f"{tmp_path / 'a.pdf'}: unsupported file type")
+
+
+def test_a_page_url_becomes_one_article_known_by_its_address(tmp_path, webserver):
+    webserver.root = DATA
+    settings = Settings(home=tmp_path / "home")
+    url = f"{webserver.url}/pages/harbour-bridge.html"
+    [article] = load_input(url, settings).articles
+    assert article.id == id_from_url(url) and article.url == url
+    assert article.text.startswith("The Eastport harbour bridge reopened to traffic on Monday")
+    webserver.routes["/data.csv"] = (200, "text/csv", b"a,b\n1,2\n")
+    assert load_input(f"{webserver.url}/data.csv", settings).failures == [
+        f"{webserver.url}/data.csv: unsupported content type text/csv "
+        "(expected a feed or a web page)"
+    ]
