@@ -119,6 +119,22 @@ def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
     return bool(ABSTAIN_PATTERNS.search(reply))
 
 
+_VERDICT = re.compile(r"\s*(yes|no)\b[\s,.!:;—-]*", re.IGNORECASE)
+
+
+def split_verdict(reply: str) -> tuple[str | None, str]:
+    """A reply opening with Yes or No, as ("Yes" or "No", the rest); else (None, reply).
+
+    The verdict is checked apart from its reason: "Yes, both reports say X [1]" keeps its Yes
+    even when the clause after it is a restatement that no passage supports.
+    """
+    match = _VERDICT.match(reply)
+    if not match:
+        return None, reply
+    rest = reply[match.end() :]
+    return match.group(1).capitalize(), rest[:1].upper() + rest[1:]
+
+
 def cited_numbers(text: str) -> list[int]:
     """The 1-based passage numbers in the [n] markers of text, in order."""
     return [int(n) for m in MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
@@ -143,14 +159,35 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     return names - known
 
 
+_NEGATION = re.compile(r"\b(?:not|never|no|without|n[o']t)\b", re.IGNORECASE)
+_DENIED = re.compile(
+    r"\b(?:not|never|no|without)\s+(?:(?:yet|any|been|even|ever|a|an|the)\s+)?(\w+)|"
+    r"\w+n[’']t\s+(?:(?:yet|any|been|even|ever)\s+)?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def denied_words(text: str) -> set[str]:
+    """The words a negation governs: "have not agreed on any steps" denies "agreed"."""
+    return content_words(" ".join(a or b for a, b in _DENIED.findall(text)))
+
+
+def denies(passage_denials: set[str], sentence: str) -> bool:
+    """Does a passage deny what a sentence affirms? "The nations have agreed" against a passage
+    saying "the nations have not agreed": the words match, the claim is the opposite."""
+    return not _NEGATION.search(sentence) and bool(passage_denials & content_words(sentence))
+
+
 def check_sentences(reply: str, passages: list[str], question: str = "") -> list[CheckedSentence]:
     """Each supported sentence of reply with the passages that support it; others are dropped.
 
     A marker is kept when its passages support the sentence, replaced by the passages that do
     when they do not, and added when the model forgot it. Markers naming no passage are
-    ignored. A sentence naming something no passage mentions is dropped whatever it cites.
+    ignored. A sentence naming something no passage mentions is dropped whatever it cites, and
+    a passage that denies a sentence ("have not agreed" against "have agreed") never supports it.
     """
     passage_words = [content_words(p) for p in passages]
+    denials = [denied_words(p) for p in passages]
     checked = []
     for span in sentence_spans(reply):
         raw = reply[span.start : span.end]
@@ -161,7 +198,11 @@ def check_sentences(reply: str, passages: list[str], question: str = "") -> list
         if not content_words(text):  # "Yes." cannot be checked word by word: keep its markers
             checked.append(CheckedSentence(text, tuple(dict.fromkeys(cited))))
             continue
-        kept = supporting_passages(text, passage_words, cited, question)
+        # A passage that denies the sentence cannot support it, however many words they share.
+        usable = [
+            set() if denies(d, text) else w for w, d in zip(passage_words, denials, strict=True)
+        ]
+        kept = supporting_passages(text, usable, cited, question)
         if kept:
             checked.append(CheckedSentence(text, kept))
     return checked

@@ -3,7 +3,7 @@
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, is_yes_no
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, format_passages, is_yes_no
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.sources import load_paths
@@ -115,3 +115,53 @@ def test_a_no_that_says_something_is_not_mentioned_still_answers_a_yes_no_questi
 )
 def test_yes_no_questions_are_told_apart(question, yes_no):
     assert is_yes_no(question) is yes_no
+
+
+def test_a_yes_no_verdict_survives_an_unsupported_restatement(default_settings, sample_store):
+    reply = (
+        "Yes, there is uniformity in the coverage of deserting troops. "
+        "Some soldiers changed from their uniforms into civilian clothes and joined in the "
+        "demonstrations [1]."
+    )
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    answer = briefer.ask("Did some soldiers join the demonstrations?")
+    assert answer.answer.startswith("Yes. Some soldiers changed")
+    assert "uniformity" not in answer.answer
+    assert "joined in the demonstrations" in answer.citations[0].passage
+    assert_citations_are_real(answer)
+
+
+def test_a_lone_verdict_cites_the_passages_the_question_is_about(default_settings, sample_store):
+    reply = "Yes, the coverage is uniform across outlets."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    answer = briefer.ask("Did some soldiers join the demonstrations?")
+    assert answer.answer == "Yes [1]." and not answer.abstained
+    assert "soldiers" in answer.citations[0].passage
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    assert briefer.ask("Did the zoo open a new penguin house?").abstained  # not in any passage
+
+
+def test_a_yes_that_a_passage_denies_becomes_a_no(default_settings, sample_store):
+    reply = "Yes, the nations have agreed on concrete steps to stop the chaos."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    answer = briefer.ask("Have the nations agreed on concrete steps to stop the chaos?")
+    assert answer.answer.startswith("No") and not answer.abstained
+    assert "have not agreed" in answer.citations[0].passage
+
+
+def test_passages_of_one_article_share_one_heading(sample_store):
+    passages = sample_store.search("joint statement", 3)
+    text = format_passages(passages)
+    assert text.count('Article: "Syrian rebels capture Homs" (New York Post, 2024-12-07)') == 1
+    assert [line[:3] for line in text.splitlines()[1:4]] == ["[1]", "[2]", "[3]"]
+
+
+def test_a_how_many_question_answered_without_a_number_is_an_abstention(
+    default_settings, sample_store
+):
+    reply = "The Syrian army fled Homs on Saturday by helicopter for the coast [2]."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    assert briefer.ask("How many people were killed in the fighting for Homs?").abstained
+    reply = "The joint statement came from eight countries, among them Qatar and Russia [1]."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    assert not briefer.ask("How many countries issued the joint statement?").abstained

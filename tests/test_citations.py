@@ -1,6 +1,13 @@
 """The citation check on hand-made replies: markers kept, moved, added, dropped."""
 
-from bot.citations import check_sentences, render, says_abstain, support
+from bot.citations import (
+    check_sentences,
+    denied_words,
+    render,
+    says_abstain,
+    split_verdict,
+    support,
+)
 
 PASSAGES = [
     "The mayor opened the new bridge on Monday.",
@@ -100,3 +107,18 @@ def test_a_yes_or_no_opening_answers_a_yes_no_question_even_when_it_says_not_men
     reply = "No, the article does not mention any deal."
     assert says_abstain(reply) and not says_abstain(reply, yes_no_question=True)
     assert says_abstain("No. The articles don't say.", yes_no_question=True)
+
+
+def test_a_verdict_is_split_from_its_reason():
+    assert split_verdict("Yes, both reports say so [1].") == ("Yes", "Both reports say so [1].")
+    assert split_verdict("no. It fell [2].") == ("No", "It fell [2].")
+    assert split_verdict("Nothing changed [1].") == (None, "Nothing changed [1].")
+
+
+def test_a_passage_that_denies_a_sentence_never_supports_it():
+    passages = ["However the nations have not agreed on any concrete steps to thwart more chaos."]
+    assert denied_words(passages[0]) == {"agreed"}
+    affirmed = "The nations have agreed on concrete steps to stop chaos [1]."
+    assert check_sentences(affirmed, passages) == []
+    [s] = check_sentences("The nations have not agreed on concrete steps [1].", passages)
+    assert s.passages == (0,)
