@@ -37,7 +37,7 @@ Rules:
 ANSWER_PROMPT = ChatPromptTemplate.from_messages(
     [
         ("system", SYSTEM_PROMPT),
-        ("human", "Passages:\n\n{passages}\n\nQuestion: {question}{yes_no_hint}"),
+        ("human", "Passages:\n\n{passages}\n\nQuestion: {question}{hint}"),
     ]
 )
 YES_NO_HINT = "\n(Begin with Yes or No, then give the reason with its passage numbers.)"
@@ -55,9 +55,22 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO_AFTER_CLAUSE.search(question)) and not _WH_WORD.search(question)
 
 
-def yes_no_hint(question: str) -> str:
-    """Asked only of yes/no questions: told to every question, the small model says 'Yes.'."""
-    return YES_NO_HINT if is_yes_no(question) else ""
+NAME_HINT = "\n(Begin with the name asked for.)"
+_ASKS_FOR_A_NAME = re.compile(
+    r"\b(?:who|whom|whose|which)\b|\bwhat (?:company|organi[sz]ation|individual|person|"
+    r"platform|team|group|country|city|name)\b",
+    re.IGNORECASE,
+)
+
+
+def answer_hint(question: str) -> str:
+    """How to open the answer. Yes/no only for yes/no questions: told to every question, the
+    small model says 'Yes.'. The name first for "who", "which" and "what company": asked a
+    long question, it otherwise restates the question and never names anyone ("on what day"
+    is not asking for a name)."""
+    if is_yes_no(question):
+        return YES_NO_HINT
+    return NAME_HINT if _ASKS_FOR_A_NAME.search(question) else ""
 
 
 REWRITE_PROMPT = ChatPromptTemplate.from_messages(
@@ -208,7 +221,7 @@ class Briefer:
             prompt = {
                 "passages": format_passages(passages),
                 "question": standalone,
-                "yes_no_hint": yes_no_hint(standalone),
+                "hint": answer_hint(standalone),
             }
             for chunk in self.answer_chain.stream(prompt):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
@@ -243,6 +256,7 @@ class Briefer:
             verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed"
         if verdict and (sentences or not citations.says_abstain(body)):
             sentences = _with_verdict(verdict, sentences, evidence, question)
+        sentences = [s for s in sentences if _about_the_question(s, evidence, question)]
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))
         if not order or not _of_the_kind_asked(question, sentences):
             return
@@ -295,3 +309,15 @@ def _of_the_kind_asked(question: str, sentences: list[citations.CheckedSentence]
     if _ASKS_A_NUMBER.match(question):
         return any(_NUMBER.search(s.text) for s in sentences)
     return True
+
+
+def _about_the_question(
+    sentence: citations.CheckedSentence, evidence: list[str], question: str
+) -> bool:
+    """A bare name ("Sam Bankman-Fried [1].") is true of its passage whatever was asked; it
+    answers the question only if that passage shares a name with the question (when the
+    question names anything)."""
+    if not citations.is_bare_name(sentence.text):
+        return True
+    asked = citations.names(question.split(maxsplit=1)[-1])  # not the capital of its first word
+    return not asked or any(asked & words_of(evidence[i]) for i in sentence.passages)

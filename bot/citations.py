@@ -147,16 +147,32 @@ NUMBER_WORDS = frozenset(
 _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
+def names(text: str) -> set[str]:
+    """The words of the capitalised names and the numbers in text, as tokens."""
+    found = {t for w in _NAME_OR_NUMBER.findall(text) for t in tokens(w)}
+    return found - {w[:6] for w in NUMBER_WORDS}
+
+
+def is_bare_name(sentence: str) -> bool:
+    """A sentence that is nothing but names: "Sam Bankman-Fried." or "Tahrir al-Sham [1]."
+    (short lower-case particles like "al" or "de" belong to a name)."""
+    words = content_words(MARKER.sub("", sentence))
+    return bool(words) and all(len(w) <= 3 for w in words - names(sentence))
+
+
 def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     """Names and numbers in the sentence that none of the passages contains.
 
     A small model fills gaps from memory ("Israel said ..."): a name that no passage mentions
     is a sign of that, even when the rest of the sentence overlaps a passage.
     """
-    names = {t for w in _NAME_OR_NUMBER.findall(sentence) for t in tokens(w)}
-    names -= {w[:6] for w in NUMBER_WORDS}
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
-    return names - known
+    return {n for n in names(sentence) - known if not _same_stem(n, known)}
+
+
+def _same_stem(name: str, known: set[str]) -> bool:
+    """'Syria' and 'Syrian', 'Iran' and 'Iranian': one name, told apart by the cut at six."""
+    return len(name) >= 4 and any(k.startswith(name) or name.startswith(k) for k in known)
 
 
 _NEGATION = re.compile(r"\b(?:not|never|no|without|n[o']t)\b", re.IGNORECASE)

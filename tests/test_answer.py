@@ -3,7 +3,16 @@
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, format_passages, is_yes_no
+from bot.answer import (
+    ABSTAIN_ANSWER,
+    NAME_HINT,
+    YES_NO_HINT,
+    Answer,
+    Briefer,
+    answer_hint,
+    format_passages,
+    is_yes_no,
+)
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.sources import load_paths
@@ -117,6 +126,21 @@ def test_yes_no_questions_are_told_apart(question, yes_no):
     assert is_yes_no(question) is yes_no
 
 
+@pytest.mark.parametrize(
+    ("question", "hint"),
+    [
+        ("Did the rebels take Homs?", YES_NO_HINT),
+        ("Which company, reported by TechCrunch as X and by Wired as Y, is Z?", NAME_HINT),
+        ("Who issued the joint statement?", NAME_HINT),
+        ("What company is at the centre of the claims?", NAME_HINT),
+        ("On what day of the week did Homs fall?", ""),
+        ("Why did the army flee Homs?", ""),
+    ],
+)
+def test_the_answer_opening_suits_the_question(question, hint):
+    assert answer_hint(question) == hint
+
+
 def test_a_yes_no_verdict_survives_an_unsupported_restatement(default_settings, sample_store):
     reply = (
         "Yes, there is uniformity in the coverage of deserting troops. "
@@ -165,3 +189,14 @@ def test_a_how_many_question_answered_without_a_number_is_an_abstention(
     reply = "The joint statement came from eight countries, among them Qatar and Russia [1]."
     briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
     assert not briefer.ask("How many countries issued the joint statement?").abstained
+
+
+def test_a_bare_name_counts_only_from_a_passage_about_what_was_asked(
+    default_settings, sample_store
+):
+    reply = "Tahrir al-Sham [1]."
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    answer = briefer.ask("Which group leads the rebels that took Homs?")
+    assert answer.answer == "Tahrir al-Sham [1]." and "Tahrir" in answer.citations[0].passage
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    assert briefer.ask("Which group did the rebels of Kumkum Fernando's novel join?").abstained

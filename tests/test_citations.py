@@ -122,3 +122,9 @@ def test_a_passage_that_denies_a_sentence_never_supports_it():
     assert check_sentences(affirmed, passages) == []
     [s] = check_sentences("The nations have not agreed on concrete steps [1].", passages)
     assert s.passages == (0,)
+
+
+def test_a_country_is_known_by_its_adjective():
+    [s] = check_sentences("Syria's rebels took Aleppo last week.", ["Syrian rebels took Aleppo."])
+    assert s.passages == (0,)
+    assert check_sentences("Israel's army took Aleppo.", ["Syrian rebels took Aleppo."]) == []
