@@ -12,14 +12,12 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from bot import citations
-from bot.chunking import sentence_spans
 from bot.config import Settings
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.llm import load_chat_model, model_name
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
-from bot.words import content_words as words_of
 
 ABSTAIN_ANSWER = "The articles don't say."
 """The one fixed sentence the bot gives when its articles do not hold the answer."""
@@ -249,75 +247,11 @@ class Briefer:
         yes_no = is_yes_no(question)
         if citations.says_abstain(draft, yes_no_question=yes_no):
             return
-        verdict, body = citations.split_verdict(draft) if yes_no else (None, draft)
         evidence = [evidence_text(p) for p in passages]
-        sentences = citations.check_sentences(body, evidence, question)
-        if verdict == "Yes" and _denied(_first_sentence(body), evidence):
-            verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed"
-        if verdict and (sentences or not citations.says_abstain(body)):
-            sentences = _with_verdict(verdict, sentences, evidence, question)
-        sentences = [s for s in sentences if _about_the_question(s, evidence, question)]
+        sentences = citations.check_answer(draft, evidence, question, yes_no)
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))
-        if not order or not _of_the_kind_asked(question, sentences):
+        if not order:
             return
         answer.answer = citations.render(sentences, order)
         answer.abstained = False
         answer.citations = [Citation.from_passage(n, passages[i]) for n, i in enumerate(order, 1)]
-
-
-def _with_verdict(
-    verdict: str,
-    reasons: list[citations.CheckedSentence],
-    evidence: list[str],
-    question: str,
-) -> list[citations.CheckedSentence]:
-    """Put a yes/no verdict before its checked reasons. With no reason left (and none that
-    declined, like "No, the articles do not mention it"), the verdict stands alone citing the
-    passages that cover what the question asks; if none do, it goes too."""
-    if reasons:
-        return [citations.CheckedSentence(verdict, ()), *reasons]
-    words = [words_of(e) for e in evidence]
-    grounds = citations.supporting_passages(question, words, [])
-    return [citations.CheckedSentence(verdict, grounds)] if grounds else []
-
-
-def _first_sentence(text: str) -> str:
-    spans = sentence_spans(text)
-    return text[spans[0].start : spans[0].end] if spans else ""
-
-
-def _denied(sentence: str, evidence: list[str]) -> bool:
-    """Does a passage deny the sentence, while sharing most of what it claims?"""
-    words = [words_of(e) for e in evidence]
-    return any(
-        citations.denies(citations.denied_words(e), sentence)
-        and citations.support(sentence, w) >= citations.SUPPORT_THRESHOLD
-        for e, w in zip(evidence, words, strict=True)
-    )
-
-
-_ASKS_A_NUMBER = re.compile(r"^\s*how (?:many|much)\b", re.IGNORECASE)
-_NUMBER = re.compile(
-    rf"\d|\b(?:{'|'.join(citations.NUMBER_WORDS)}|dozens?|hundreds|thousands|millions)\b",
-    re.IGNORECASE,
-)
-
-
-def _of_the_kind_asked(question: str, sentences: list[citations.CheckedSentence]) -> bool:
-    """Supported sentences can still miss the question: "How many were killed?" answered with
-    a true sentence holding no number is no answer."""
-    if _ASKS_A_NUMBER.match(question):
-        return any(_NUMBER.search(s.text) for s in sentences)
-    return True
-
-
-def _about_the_question(
-    sentence: citations.CheckedSentence, evidence: list[str], question: str
-) -> bool:
-    """A bare name ("Sam Bankman-Fried [1].") is true of its passage whatever was asked; it
-    answers the question only if that passage shares a name with the question (when the
-    question names anything)."""
-    if not citations.is_bare_name(sentence.text):
-        return True
-    asked = citations.names(question.split(maxsplit=1)[-1])  # not the capital of its first word
-    return not asked or any(asked & words_of(evidence[i]) for i in sentence.passages)

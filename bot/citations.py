@@ -175,7 +175,7 @@ def _same_stem(name: str, known: set[str]) -> bool:
     return len(name) >= 4 and any(k.startswith(name) or name.startswith(k) for k in known)
 
 
-_NEGATION = re.compile(r"\b(?:not|never|no|without|n[o']t)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|without)\b|n[’']t\b", re.IGNORECASE)
 _DENIED = re.compile(
     r"\b(?:not|never|no|without)\s+(?:(?:yet|any|been|even|ever|a|an|the)\s+)?(\w+)|"
     r"\w+n[’']t\s+(?:(?:yet|any|been|even|ever)\s+)?(\w+)",
@@ -237,3 +237,77 @@ def render(sentences: list[CheckedSentence], order: list[int]) -> str:
 def _split_final_punctuation(text: str) -> tuple[str, str]:
     match = re.search(r"[.!?]+[\"'”’]?$", text)
     return (text[: match.start()], match.group()) if match else (text, ".")
+
+
+def check_answer(
+    reply: str, passages: list[str], question: str, yes_no: bool
+) -> list[CheckedSentence]:
+    """The sentences of reply that stand, checked against the passages and the question.
+
+    Beyond check_sentences: a yes/no verdict is checked apart from its reason, and flipped
+    when a passage denies it; a bare name must come from a passage about the question; and an
+    answer to "How many ...?" must hold a number. An empty list means: abstain.
+    """
+    verdict, body = split_verdict(reply) if yes_no else (None, reply)
+    sentences = check_sentences(body, passages, question)
+    if verdict == "Yes" and _denied(_first_sentence(body), passages):
+        verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed"
+    if verdict and (sentences or not says_abstain(body)):
+        sentences = _with_verdict(verdict, sentences, passages, question)
+    sentences = [s for s in sentences if _about_the_question(s, passages, question)]
+    return sentences if _of_the_kind_asked(question, sentences) else []
+
+
+def _with_verdict(
+    verdict: str,
+    reasons: list[CheckedSentence],
+    evidence: list[str],
+    question: str,
+) -> list[CheckedSentence]:
+    """Put a yes/no verdict before its checked reasons. With no reason left (and none that
+    declined, like "No, the articles do not mention it"), the verdict stands alone citing the
+    passages that cover what the question asks; if none do, it goes too."""
+    if reasons:
+        return [CheckedSentence(verdict, ()), *reasons]
+    words = [content_words(e) for e in evidence]
+    grounds = supporting_passages(question, words, [])
+    return [CheckedSentence(verdict, grounds)] if grounds else []
+
+
+def _first_sentence(text: str) -> str:
+    spans = sentence_spans(text)
+    return text[spans[0].start : spans[0].end] if spans else ""
+
+
+def _denied(sentence: str, evidence: list[str]) -> bool:
+    """Does a passage deny the sentence, while sharing most of what it claims?"""
+    words = [content_words(e) for e in evidence]
+    return any(
+        denies(denied_words(e), sentence) and support(sentence, w) >= SUPPORT_THRESHOLD
+        for e, w in zip(evidence, words, strict=True)
+    )
+
+
+_ASKS_A_NUMBER = re.compile(r"^\s*how (?:many|much)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    rf"\d|\b(?:{'|'.join(NUMBER_WORDS)}|dozens?|hundreds|thousands|millions)\b",
+    re.IGNORECASE,
+)
+
+
+def _of_the_kind_asked(question: str, sentences: list[CheckedSentence]) -> bool:
+    """Supported sentences can still miss the question: "How many were killed?" answered with
+    a true sentence holding no number is no answer."""
+    if _ASKS_A_NUMBER.match(question):
+        return any(_NUMBER.search(s.text) for s in sentences)
+    return True
+
+
+def _about_the_question(sentence: CheckedSentence, evidence: list[str], question: str) -> bool:
+    """A bare name ("Sam Bankman-Fried [1].") is true of its passage whatever was asked; it
+    answers the question only if that passage shares a name with the question (when the
+    question names anything)."""
+    if not is_bare_name(sentence.text):
+        return True
+    asked = names(question.split(maxsplit=1)[-1])  # not the capital of its first word
+    return not asked or any(asked & content_words(evidence[i]) for i in sentence.passages)
