@@ -108,17 +108,6 @@ def _without_redundant(
     return tuple(kept)
 
 
-_OPENS_WITH_YES_OR_NO = re.compile(r"\s*(?:yes|no)\b(?!\.?\s*the articles don)", re.IGNORECASE)
-
-
-def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
-    """Does the reply decline to answer? A reply to a yes/no question that opens with Yes or No
-    answers it, whatever follows ("No, the article does not mention any deal")."""
-    if yes_no_question and _OPENS_WITH_YES_OR_NO.match(reply):
-        return False
-    return bool(ABSTAIN_PATTERNS.search(reply))
-
-
 _VERDICT = re.compile(r"\s*(yes|no)\b[\s,.!:;—-]*", re.IGNORECASE)
 
 
@@ -133,6 +122,17 @@ def split_verdict(reply: str) -> tuple[str | None, str]:
         return None, reply
     rest = reply[match.end() :]
     return match.group(1).capitalize(), rest[:1].upper() + rest[1:]
+
+
+def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
+    """Does the reply decline to answer? A reply to a yes/no question that opens with Yes or No
+    answers it, whatever follows ("No, the article does not mention any deal"), unless what
+    follows is the abstention itself ("No. The articles don't say.")."""
+    if yes_no_question:
+        verdict, rest = split_verdict(reply)
+        if verdict and not rest.lower().startswith("the articles don"):
+            return False
+    return bool(ABSTAIN_PATTERNS.search(reply))
 
 
 def cited_numbers(text: str) -> list[int]:
