@@ -10,12 +10,14 @@ from bot.answer import (
     Answer,
     Briefer,
     answer_hint,
+    by_article,
     format_passages,
     is_yes_no,
 )
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.sources import load_paths
+from bot.store import Passage
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 CITATION_KEYS = {
@@ -200,3 +202,19 @@ def test_a_bare_name_counts_only_from_a_passage_about_what_was_asked(
     assert answer.answer == "Tahrir al-Sham [1]." and "Tahrir" in answer.citations[0].passage
     briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
     assert briefer.ask("Which group did the rebels of Kumkum Fernando's novel join?").abstained
+
+
+def test_passages_are_grouped_by_article_in_the_order_of_their_best_passage():
+    def passage(article: str, text: str) -> Passage:
+        return Passage(article, f"{article} news", "Wire", "2024-12-07", None, text, 0, len(text))
+
+    ranked = [passage("port", "P1."), passage("storm", "S1."), passage("port", "P2.")]
+    grouped = by_article(ranked)
+    assert [p.text for p in grouped] == ["P1.", "P2.", "S1."]
+    assert format_passages(grouped).splitlines() == [
+        'Article: "port news" (Wire, 2024-12-07)',
+        "[1] P1.",
+        "[2] P2.",
+        'Article: "storm news" (Wire, 2024-12-07)',
+        "[3] S1.",
+    ]
