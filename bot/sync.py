@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -132,8 +134,28 @@ def watch(
     prune: bool = False,
     fetch_pages: bool = False,
 ) -> None:
-    """Sync, wait, repeat until interrupted; one Store (one loaded embedder) for every round."""
-    store = Store(settings)
-    while True:
-        on_round(sync(specs, settings, store, prune, fetch_pages))
-        time.sleep(every_s)
+    """Sync, wait, repeat until Ctrl-C (KeyboardInterrupt); one Store (one embedder) for all rounds.
+
+    Ctrl-C must stop it wherever it lands: in a round (every article is written whole, so
+    stopping mid-round loses nothing) or in the wait. A process started with SIGINT ignored,
+    as a shell does for a script's background jobs, would never see one: Python only turns
+    SIGINT into KeyboardInterrupt when it was not ignored at start. So the loop asks for it.
+    """
+    restore = _interruptible()
+    try:
+        store = Store(settings)
+        while True:
+            on_round(sync(specs, settings, store, prune, fetch_pages))
+            time.sleep(every_s)
+    finally:
+        restore()
+
+
+def _interruptible() -> Callable[[], None]:
+    """Make SIGINT raise KeyboardInterrupt; returns what puts the old handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread receives signals
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if previous is None:  # set outside Python: cannot be put back
+        return lambda: None
+    return lambda: signal.signal(signal.SIGINT, previous)

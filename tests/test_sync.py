@@ -87,32 +87,50 @@ def test_the_cli_syncs_lists_sources_and_exits_1_when_an_input_failed(tmp_path):
 
 
 def test_watch_picks_up_a_new_article_and_stops_on_ctrl_c(tmp_path):
+    """Every step waits for the watcher's own words, never for the clock.
+
+    The watcher starts with SIGINT ignored, as a shell starts a script's background jobs (and
+    this whole suite, when it runs in the background): Ctrl-C must stop it all the same.
+    """
     home, folder = tmp_path / "home", tmp_path / "desk"
     story(folder, "ferry", "The ferry sailed at dawn.")
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sync", str(folder), "--watch", "0.5"],
-        env=os.environ | {"BRIEFING_HOME": str(home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = threading.Timer(120, watcher.kill)  # a hung watcher ends the stream, not CI
-    deadline.start()
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child inherits SIG_IGN
     try:
-        assert "Syncing every 0.5 s" in watcher.stdout.readline()
-        assert ": 1 added" in watcher.stdout.readline()
-        story(folder, "tram", "The tram line opened.")
-        for line in watcher.stdout:  # rounds until the new file is seen
-            if ": 1 added, 0 replaced, 1 unchanged" in line:
-                break
-        else:
-            raise AssertionError("the watcher never reported the new article")
-        watcher.send_signal(signal.SIGINT)
-        assert watcher.wait(timeout=60) == 0
-        assert "stopped" in watcher.stdout.read()
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "bot", "sync", str(folder), "--watch", "0.5"],
+            env=os.environ | {"BRIEFING_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
     finally:
-        deadline.cancel()
+        signal.signal(signal.SIGINT, inherited)
+    seen: list[str] = []
+
+    def wait_for(words: str) -> None:
+        for line in watcher.stdout:
+            seen.append(line)
+            if words in line:
+                return
+        raise AssertionError(f"the watcher ended without saying {words!r}; it said {seen}")
+
+    # Not a deadline for any step: only a hung watcher's end, so that it fails CI, not stalls it.
+    hung = threading.Timer(600, watcher.kill)
+    hung.start()
+    try:
+        wait_for("Syncing every 0.5 s")
+        wait_for(": 1 added, 0 replaced, 0 unchanged")
+        arriving = story(tmp_path / "incoming", "tram", "The tram line opened.")
+        os.replace(arriving, folder / arriving.name)  # whole, never half-written, to the watcher
+        wait_for(": 1 added, 0 replaced, 1 unchanged")
+        watcher.send_signal(signal.SIGINT)
+        wait_for("stopped")
+        assert watcher.wait() == 0
+    finally:
+        hung.cancel()
         watcher.kill()
+        watcher.wait()
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:
