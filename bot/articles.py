@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urldefrag, urlparse
 
 import frontmatter
@@ -165,6 +168,51 @@ def id_from_url(url: str) -> str:
     last = parts[-1] if parts else parsed.hostname or "page"
     slug = re.sub(r"[^a-z0-9]+", "-", last.lower().rsplit(".", 1)[0]).strip("-")[:60] or "page"
     return f"{slug}-{hashlib.sha1(address.encode()).hexdigest()[:8]}"
+
+
+def import_for(module: str, origin: str, purpose: str) -> ModuleType:
+    """The module that reading `origin` needs; ArticleError in one line when it will not import.
+
+    Feeds, pages and URLs need packages that plain article files do not. When one of them is
+    missing or broken (a partial install, an old pip that skipped an extra), that input fails
+    with a line naming the package and the command that installs it, and the rest go in.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ArticleError(missing_package_line(origin, purpose, err)) from err
+
+
+# Import names whose package on PyPI is called something else.
+_PACKAGE_NAMES = {
+    "dateutil": "python-dateutil",
+    "frontmatter": "python-frontmatter",
+    "sgmllib": "feedparser-sgmllib",
+    "yaml": "pyyaml",
+}
+
+
+def missing_package(err: ImportError) -> str:
+    """The pip name of the package an ImportError is about ("" when it cannot be told)."""
+    text = str(err)
+    # lxml.html.clean's own error names the project it moved to; others name the module.
+    found = re.search(r"separate project ([\w.-]+?)\.?(?:\s|$)", text)
+    if found:
+        return found.group(1)
+    name = err.name or (re.findall(r"No module named '([\w.]+)'", text) or [""])[0]
+    top = name.split(".")[0]
+    return _PACKAGE_NAMES.get(top, top)
+
+
+def missing_package_line(origin: str, purpose: str, err: ImportError) -> str:
+    """One line for an input that cannot be read because an import failed."""
+    package = missing_package(err)
+    if not package:
+        return f"{origin}: {purpose} failed to import a package ({_first_line(err)})"
+    return (
+        f"{origin}: {purpose} needs the Python package {package}, which is missing or broken "
+        f"({_first_line(err)}); install it with: {sys.executable} -m pip install {package}"
+    )
 
 
 def read_bytes(path: Path, max_mb: float) -> bytes:

@@ -13,20 +13,22 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import feedparser
-import lxml.etree
-import lxml.html
-from feedparser.exceptions import ThingsNobodyCaresAboutButMe
-
-from bot.articles import Article, id_from_url, parse_date
+from bot.articles import Article, id_from_url, import_for, parse_date
 from bot.config import Settings
 from bot.errors import ArticleError
 from bot.fetch import fetch
 from bot.pages import article_from_html
 
+if TYPE_CHECKING:
+    from feedparser import FeedParserDict
+
 Warn = Callable[[str], None]
+# feedparser and lxml are imported when a feed is read, through import_for: when one is missing
+# or broken, that feed fails in one line and the other inputs still go in.
+PURPOSE = "reading RSS/Atom feeds"
 
 # Optional BOM, whitespace, XML declaration, comments, stylesheet PIs and a doctype may come
 # before the root element; the root's name is all that tells a feed from an HTML page.
@@ -63,6 +65,8 @@ def articles_from_feed(
     Problems with single entries (no text, an unreadable date, a page that cannot be fetched)
     are reported through `warn`, one line each, and do not stop the rest.
     """
+    feedparser = import_for("feedparser", origin, PURPOSE)
+    import_for("lxml.html", origin, PURPOSE)  # for entries written in HTML
     # A stream, not bytes: feedparser tries open() on bytes first, so b"/etc/passwd" served by
     # a hostile site would be read as a local file; a stream is only ever read.
     parsed = feedparser.parse(io.BytesIO(data))
@@ -94,8 +98,10 @@ def _ignore(_line: str) -> None:
     pass
 
 
-def _problem(parsed: feedparser.FeedParserDict) -> str:
+def _problem(parsed: FeedParserDict) -> str:
     """Why feedparser flagged the feed; "" for none or for notes such as a wrong charset."""
+    from feedparser.exceptions import ThingsNobodyCaresAboutButMe
+
     error = parsed.get("bozo_exception")
     if not parsed.get("bozo") or error is None or isinstance(error, ThingsNobodyCaresAboutButMe):
         return ""
@@ -104,7 +110,7 @@ def _problem(parsed: feedparser.FeedParserDict) -> str:
 
 
 def _article(
-    entry: feedparser.FeedParserDict,
+    entry: FeedParserDict,
     origin: str,
     default_source: str,
     settings: Settings,
@@ -138,7 +144,7 @@ def _article(
     )
 
 
-def _entry_id(entry: feedparser.FeedParserDict, link: str | None, title: str, text: str) -> str:
+def _entry_id(entry: FeedParserDict, link: str | None, title: str, text: str) -> str:
     """guid, else link, through id_from_url (so feed and URL agree); else title slug + hash."""
     key = (entry.get("id") or "").strip() or link
     if key:
@@ -147,7 +153,7 @@ def _entry_id(entry: feedparser.FeedParserDict, link: str | None, title: str, te
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
-def _entry_date(entry: feedparser.FeedParserDict) -> tuple[str | None, str]:
+def _entry_date(entry: FeedParserDict) -> tuple[str | None, str]:
     """(ISO date or None, the raw date text) from the entry's published or updated date."""
     # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning.
     raw = _clean(dict.get(entry, "published") or dict.get(entry, "updated"))
@@ -169,13 +175,13 @@ def _page(link: str, article_id: str, settings: Settings, warn: Warn) -> Article
         return None
 
 
-def _content_text(entry: feedparser.FeedParserDict) -> str:
+def _content_text(entry: FeedParserDict) -> str:
     """The longest full-content body the entry carries, as plain text ("" when none)."""
     texts = [_as_text(part.get("value"), part.get("type")) for part in entry.get("content", [])]
     return max(texts, key=len, default="")
 
 
-def _summary_text(entry: feedparser.FeedParserDict) -> str:
+def _summary_text(entry: FeedParserDict) -> str:
     detail = entry.get("summary_detail") or {}
     return _as_text(entry.get("summary"), detail.get("type"))
 
@@ -190,6 +196,9 @@ def _as_text(value: str | None, media_type: str | None) -> str:
 
 def _html_text(html: str) -> str:
     """Plain text of an HTML fragment, one line per paragraph (block element or <br>)."""
+    import lxml.etree
+    import lxml.html
+
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import httpx
-
+from bot.articles import import_for
 from bot.config import Settings
 from bot.errors import ArticleError
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = "briefing-bot/0.1"
 
@@ -31,6 +34,7 @@ def fetch(url: str, settings: Settings) -> Download:
     """The body of `url`; ArticleError naming the URL on any network, HTTP or size problem."""
     if urlparse(url).scheme.lower() not in ("http", "https"):
         raise ArticleError(f"{url}: not a web address (only http:// and https:// are fetched)")
+    httpx = import_for("httpx", url, "downloading feeds and pages")
     timeout = settings.fetch_timeout
     try:
         with httpx.Client(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.articles import Article
+from bot.articles import Article, missing_package_line
 from bot.config import Settings
 from bot.sources import Loaded, load_input, load_paths
 from bot.store import IngestReport, Store
@@ -50,7 +50,19 @@ def ingest_paths(
 def read_inputs(specs: Sequence[str | Path], settings: Settings, fetch_pages: bool) -> list[Loaded]:
     specs = [str(spec) for spec in specs]
     with tqdm(specs, unit="input", desc="Reading", disable=None if len(specs) > 1 else True) as bar:
-        return [load_input(spec, settings, fetch_pages) for spec in bar]
+        return [read_input(spec, settings, fetch_pages) for spec in bar]
+
+
+def read_input(spec: str, settings: Settings, fetch_pages: bool = False) -> Loaded:
+    """load_input, where an import that fails on the way (a broken install) is one line.
+
+    The readers of feeds, pages and URLs turn their own failed imports into a failure of the
+    one file they read; this catches any other, for the whole input, so the batch goes on.
+    """
+    try:
+        return load_input(spec, settings, fetch_pages)
+    except ImportError as err:
+        return Loaded(spec, failures=[missing_package_line(spec, "reading it", err)])
 
 
 def index_articles(

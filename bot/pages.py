@@ -10,15 +10,18 @@ from __future__ import annotations
 import codecs
 from email.message import Message
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import lxml.etree
-import lxml.html
-from trafilatura import bare_extraction
-from trafilatura.settings import Document, set_date_params
-
-from bot.articles import Article, id_from_url, parse_date
+from bot.articles import Article, id_from_url, import_for, parse_date
 from bot.errors import ArticleError
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
+
+# trafilatura (and lxml under it) are imported when a page is read, through import_for: when
+# one is missing or broken, that page fails in one line and feeds and article files still go in.
+PURPOSE = "reading HTML pages"
 
 # The charset declaration must sit near the top (the HTML standard's prescan reads 1024 bytes).
 _PRESCAN_BYTES = 4096
@@ -32,6 +35,7 @@ def article_from_html(
     `origin` names the input in messages (a file path or a URL); `url` is the page's address
     when known, used for the id and for resolving the site name.
     """
+    import_for("trafilatura", origin, PURPOSE)  # and lxml, which it imports
     document = _extract(data, url)
     if document is None or not (document.text or "").strip():
         raise ArticleError(f"{origin}: no article text found in the HTML")
@@ -51,6 +55,9 @@ def article_from_html(
 
 def _extract(data: bytes, url: str | None) -> Document | None:
     """trafilatura's main text and metadata, or None when the page holds no article."""
+    from trafilatura import bare_extraction
+    from trafilatura.settings import set_date_params
+
     html: bytes | str = _decode_declared(data) or data
     # The default (balanced) mode falls back to the raw text of <body> when it finds little,
     # so a page of menus "succeeds"; precision mode has no such fallback and tells us whether
@@ -83,6 +90,9 @@ def _decode_declared(data: bytes) -> str | None:
 
 
 def _declared_charset(head: bytes) -> str | None:
+    import lxml.etree
+    import lxml.html
+
     try:
         tree = lxml.html.fromstring(head)
     except (lxml.etree.ParserError, ValueError):

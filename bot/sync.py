@@ -19,8 +19,8 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.errors import BriefingError
-from bot.ingest import index_articles
-from bot.sources import Loaded, is_url, load_input
+from bot.ingest import index_articles, read_input
+from bot.sources import Loaded, is_url
 from bot.store import IngestReport, Store
 
 
@@ -102,7 +102,7 @@ def sync(
 def _sync_one(
     key: str, record: SyncRecord, store: Store, settings: Settings, prune: bool, fetch_pages: bool
 ) -> SyncOutcome:
-    loaded = load_input(key, settings, fetch_pages)
+    loaded = read_input(key, settings, fetch_pages)
     report = index_articles(loaded.articles, settings, store)
     current = {report.indexed_id(article.id) for article in loaded.articles}
     previous = record.sources.get(key)
