@@ -1,9 +1,11 @@
-"""Dates named in a question ("on October 22, 2023", "2023-11-24", "October 1st")."""
+"""Dates in a question: days it names ("on October 22, 2023", "2023-11-24", "October 1st")
+and spans it points at relative to the day it is asked ("this week", "on Tuesday", "recently")."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 MONTHS = {
     name: number
@@ -34,5 +36,97 @@ def mentioned_dates(text: str, default_year: int | None = None) -> set[dt.date]:
 def _date(year: int, month: int, day: int) -> dt.date | None:
     try:
         return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+RECENT_DAYS = 14
+"""How far back "recently" and "lately" reach."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of publication days a question points at, both ends included."""
+
+    start: dt.date
+    end: dt.date
+    phrase: str
+
+    def holds(self, published: str | None) -> bool:
+        day = parse_day(published)
+        return day is not None and self.start <= day <= self.end
+
+
+_RELATIVE = re.compile(
+    r"\b(today|tonight|yesterday|this week|last week|past week|this month|last month|"
+    r"past month|this year|last year|recently|lately|(?:on |last |this )?(?:"
+    + "|".join(WEEKDAYS)
+    + r")|(?:in the )?(?:past|last) (\d+|few|two|three) (days|weeks)|(\d+) (days|weeks) ago)\b",
+    re.IGNORECASE,
+)
+_COUNTS = {"few": 3, "two": 2, "three": 3}
+
+
+def relative_window(text: str, as_of: dt.date) -> Window | None:
+    """The days a relative phrase in the text points at, counted back from as_of.
+
+    News questions are asked on a day: "this week", "on Tuesday", "yesterday", "recently" and
+    "last month" mean days before that one. None when the text names no such span.
+    """
+    match = _RELATIVE.search(text)
+    if not match:
+        return None
+    phrase = match.group(1).lower()
+    start, end = _span(phrase, match, as_of)
+    return Window(start, end, match.group(1))
+
+
+def _span(phrase: str, match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    day = dt.timedelta(days=1)
+    week_start = as_of - as_of.weekday() * day
+    month_start = as_of.replace(day=1)
+    if phrase in ("today", "tonight"):
+        return as_of - day, as_of  # a story of "today" is often dated the evening before
+    if phrase == "yesterday":
+        return as_of - 2 * day, as_of - day
+    if phrase == "this week":
+        return week_start - day, as_of
+    if phrase in ("last week", "past week"):
+        return as_of - 13 * day, as_of
+    if phrase == "this month":
+        return month_start, as_of
+    if phrase == "last month":
+        previous = (month_start - day).replace(day=1)
+        return previous, as_of
+    if phrase == "past month":
+        return as_of - 31 * day, as_of
+    if phrase == "this year":
+        return as_of.replace(month=1, day=1), as_of
+    if phrase == "last year":
+        return as_of.replace(year=as_of.year - 1, month=1, day=1), as_of
+    if phrase in ("recently", "lately"):
+        return as_of - RECENT_DAYS * day, as_of
+    named = phrase.split()[-1]
+    if named in WEEKDAYS:
+        back = (as_of.weekday() - WEEKDAYS.index(named)) % 7 or (7 if "last" in phrase else 0)
+        target = as_of - back * day
+        return target - day, target + day  # a day's events are reported that day or the next
+    count_word = match.group(2) or match.group(4)
+    unit = match.group(3) or match.group(5)
+    count = int(count_word) if count_word.isdigit() else _COUNTS[count_word.lower()]
+    days = count * (7 if unit.lower().startswith("week") else 1)
+    if match.group(4):  # "3 days ago": that day, give or take one
+        target = as_of - days * day
+        return target - day, target + day
+    return as_of - days * day, as_of
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """The calendar day of an ISO date or datetime string; None when there is none."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
     except ValueError:
         return None

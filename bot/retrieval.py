@@ -7,7 +7,7 @@ import datetime as dt
 from rank_bm25 import BM25Plus
 
 from bot.config import Settings
-from bot.dates import mentioned_dates
+from bot.dates import mentioned_dates, parse_day, relative_window
 from bot.store import Passage, Store
 from bot.words import tokens
 
@@ -21,19 +21,27 @@ class Retriever:
         self.settings = settings
         self._keyword_index: tuple | None = None
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int | None = None, as_of: dt.date | None = None
+    ) -> list[Passage]:
         """The best k passages for the question, best first.
 
         Each passage's score is its cosine similarity to the question (0 when only the keyword
-        search found it), which the answer step uses to decide whether anything is relevant.
+        search found it). With an as-of date, articles published after it are left out (the
+        question was asked before they existed), and a relative span the question names ("this
+        week", "on Tuesday", "recently") brings that span's articles forward.
         """
         k = k or self.settings.top_k
         n = self.settings.candidates
         dense = self.store.search(question, n)
         if self.settings.retrieval == "dense":
-            return dense[:k]
+            return _not_after(dense, as_of)[:k]
         keyword = self._keyword_ranking(question)
-        return fuse([dense, keyword[:n], self._dated(question, keyword)[:n]])[:k]
+        rankings = [dense, keyword[:n], self._dated(question, keyword)[:n]]
+        window = relative_window(question, as_of) if as_of else None
+        if window:  # the span's passages, by meaning and by words
+            rankings += [[p for p in ranking if window.holds(p.published)] for ranking in rankings]
+        return _not_after(fuse(rankings), as_of)[:k]
 
     def keyword_search(self, question: str, n: int) -> list[Passage]:
         """BM25 over each passage with its article's title, source and date."""
@@ -85,6 +93,14 @@ def date_words(published: str | None) -> str:
     except ValueError:
         return published
     return f"{published} {day.strftime('%B')} {day.day} {day.year}"
+
+
+def _not_after(passages: list[Passage], as_of: dt.date | None) -> list[Passage]:
+    """Passages of articles published by the as-of day (a day late for time zones)."""
+    if as_of is None:
+        return passages
+    last = as_of + dt.timedelta(days=1)
+    return [p for p in passages if (day := parse_day(p.published)) is None or day <= last]
 
 
 def fuse(rankings: list[list[Passage]]) -> list[Passage]:

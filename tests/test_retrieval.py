@@ -72,3 +72,54 @@ def test_a_named_day_brings_that_days_articles_forward(make_settings, tmp_path):
     ingest_paths([tmp_path], settings, store=store)
     [hit] = Retriever(store, settings).retrieve("How did shares move on October 5th?")
     assert hit.article_id == "markets-5"
+
+
+def test_relative_spans_are_counted_back_from_the_day_asked():
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    wednesday = dt.date(2022, 7, 13)
+
+    def span(text: str) -> tuple[str, str] | None:
+        window = relative_window(text, wednesday)
+        return (window.start.isoformat(), window.end.isoformat()) if window else None
+
+    assert span("What did the Fed say this week?") == ("2022-07-10", "2022-07-13")
+    assert span("Who won on Tuesday?") == ("2022-07-11", "2022-07-13")
+    assert span("Who won last Wednesday?") == ("2022-07-05", "2022-07-07")
+    assert span("What happened yesterday?") == ("2022-07-11", "2022-07-12")
+    assert span("Which star retired recently?") == ("2022-06-29", "2022-07-13")
+    assert span("What rose last month?") == ("2022-06-01", "2022-07-13")
+    assert span("What fell 3 days ago?") == ("2022-07-09", "2022-07-11")
+    assert span("Who spoke in the past two weeks?") == ("2022-06-29", "2022-07-13")
+    assert span("Who won the award?") is None
+
+
+def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
+    make_settings, tmp_path
+):
+    import datetime as dt
+
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    stories = {
+        "awards-2021": ("2021-07-12", "Ames"),
+        "awards-2022": ("2022-07-12", "Bell"),
+        "awards-2023": ("2023-07-12", "Cole"),
+    }
+    for name, (day, winner) in stories.items():
+        (tmp_path / f"{name}.md").write_text(
+            f'---\ntitle: "Awards night"\npublished: "{day}"\n---\n'
+            f"The jury gave the annual prize for reporting to {winner} at the gala dinner."
+        )
+    settings = make_settings(top_k=1)
+    store = Store(settings)
+    ingest_paths([tmp_path], settings, store=store)
+    retriever = Retriever(store, settings)
+    question = "Who got the reporting prize at the gala this week?"
+    [hit] = retriever.retrieve(question, as_of=dt.date(2022, 7, 14))
+    assert hit.article_id == "awards-2022"
+    hits = retriever.retrieve("Who got the reporting prize?", k=5, as_of=dt.date(2021, 8, 1))
+    assert [h.article_id for h in hits] == ["awards-2021"]  # the later ones did not exist yet
