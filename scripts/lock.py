@@ -81,6 +81,9 @@ def compile_lock(config: Path, inputs: list[str], output: Path, extra: list[str]
         "--custom-compile-command", "./scripts/lock", "--output-file", str(output), *extra,
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=ROOT)
+    # Name the build requirements by where they come from, not by this run's temporary file.
+    text = re.sub(r"-r \S+/build\.in", "build-system.requires (pyproject.toml)", output.read_text())
+    output.write_text(text)
 
 
 def main(extra: list[str]) -> None:
