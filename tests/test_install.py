@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -282,9 +283,10 @@ def venv_builds(tmp_path_factory) -> dict[str, tuple[Path, subprocess.Popen]]:
         )  # fmt: skip
         builds[pip] = (venv, build)
     yield builds
-    for _venv, build in builds.values():
+    for venv, build in builds.values():
         build.kill()
         build.wait()
+        shutil.rmtree(venv, ignore_errors=True)  # 1.5 GB each; pytest keeps old temp folders
 
 
 @pytest.mark.slow
