@@ -14,18 +14,26 @@ from bot.chunking import sentence_spans
 from bot.words import content_words, tokens
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\]", re.IGNORECASE)
+CONTRADICTED = 0.9
+"""The judge's probability for the other answer at which a yes/no verdict is contradicted. Not
+0.5: the 1.5B judge leans to Yes (0.54 to 0.78 for "Have the nations agreed on concrete
+steps?", which the article denies, 0.98 for "Did the rebels capture Homs on Saturday?",
+which it affirms), so only a clear contradiction overrules the draft."""
 SUPPORT_THRESHOLD = 0.5
 """A sentence is supported by a passage holding at least this share of its content words."""
 
-ABSTAIN_PATTERNS = re.compile(
-    r"articles? (?:do(?:es)?n[o’']?t|do not|does not) say|"
-    r"(?:do(?:es)?n[’']t|do not|does not|cannot|can't) (?:contain|mention|provide|specify|answer)|"
-    r"not (?:mentioned|provided|specified|stated|given) in the (?:given |provided )?"
-    r"(?:passages|articles|context|text)|"
-    r"no (?:information|mention)|"
-    r"(?:don[’']t|do not) know",
+REFUSAL = re.compile(
+    r"^\s*(?:(?:yes|no)\b[\s,.]*)?(?:the|these|this|those)\s+(?:given\s+|provided\s+)?(?:articles?|passages?|text|"
+    r"context|sources?)\s+(?:do(?:es)?\s*n[o’']?t|do not|does not|cannot|can't|did not)\b|"
+    r"^\s*(?:I\s+(?:do not|don[’']t|cannot|can[’']t)\s+(?:know|answer|find|say))|"
+    r"^\s*there is no (?:information|mention)\b|"
+    r"\bnot (?:mentioned|provided|specified|stated|given) in the (?:given |provided )?"
+    r"(?:passages?|articles?|context|text)\b",
     re.IGNORECASE,
 )
+"""A sentence that declines ("The articles don't say ...", "I don't know"): not a claim about
+the news, so it is never cited; a reply made only of such sentences abstains. Judged sentence
+by sentence: "Officials said they had no information on casualties [2]." is a claim."""
 
 
 @dataclass(frozen=True)
@@ -124,15 +132,20 @@ def split_verdict(reply: str) -> tuple[str | None, str]:
     return match.group(1).capitalize(), rest[:1].upper() + rest[1:]
 
 
+def is_refusal(sentence: str) -> bool:
+    return bool(REFUSAL.search(MARKER.sub("", sentence)))
+
+
 def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
-    """Does the reply decline to answer? A reply to a yes/no question that opens with Yes or No
-    answers it, whatever follows ("No, the article does not mention any deal"), unless what
-    follows is the abstention itself ("No. The articles don't say.")."""
+    """Does the reply only decline? True when every sentence is a refusal. A reply to a yes/no
+    question that opens with Yes or No answers it, whatever follows ("No, the article does not
+    mention any deal"; the verdict is checked), unless what follows is the abstention itself."""
     if yes_no_question:
         verdict, rest = split_verdict(reply)
         if verdict and not rest.lower().startswith("the articles don"):
             return False
-    return bool(ABSTAIN_PATTERNS.search(reply))
+    sentences = [reply[span.start : span.end] for span in sentence_spans(reply)]
+    return all(is_refusal(s) or not content_words(MARKER.sub("", s)) for s in sentences)
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -147,8 +160,14 @@ NUMBER_WORDS = frozenset(
 _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
+_OPENER = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+),")
+
+
 def names(text: str) -> set[str]:
-    """The words of the capitalised names and the numbers in text, as tokens."""
+    """The words of the capitalised names and the numbers in text, as tokens. A sentence's
+    first word followed by a comma ("Meanwhile, ...", "However, ...") is capitalised for its
+    place, not because it names anything."""
+    text = _OPENER.sub(lambda m: m.group(0).lower(), text)
     found = {t for w in _NAME_OR_NUMBER.findall(text) for t in tokens(w)}
     return found - {w[:6] for w in NUMBER_WORDS}
 
@@ -211,9 +230,8 @@ def check_sentences(reply: str, passages: list[str], question: str = "") -> list
         if not text or foreign_names(text, passages):
             continue
         cited = [n - 1 for n in cited_numbers(raw) if 1 <= n <= len(passages)]
-        if not content_words(text):  # "Yes." cannot be checked word by word: keep its markers
-            checked.append(CheckedSentence(text, tuple(dict.fromkeys(cited))))
-            continue
+        if not content_words(text) or is_refusal(text):
+            continue  # "It did [1]." says nothing a passage could support; refusals cite nothing
         # A passage that denies the sentence cannot support it, however many words they share.
         usable = [
             set() if denies(d, text) else w for w, d in zip(passage_words, denials, strict=True)
@@ -240,19 +258,30 @@ def _split_final_punctuation(text: str) -> tuple[str, str]:
 
 
 def check_answer(
-    reply: str, passages: list[str], question: str, yes_no: bool
+    reply: str,
+    passages: list[str],
+    question: str,
+    verdict_p_yes: Callable[[], float] | None = None,
 ) -> list[CheckedSentence]:
     """The sentences of reply that stand, checked against the passages and the question.
 
-    Beyond check_sentences: a yes/no verdict is checked apart from its reason, and flipped
-    when a passage denies it; a bare name must come from a passage about the question; and an
-    answer to "How many ...?" must hold a number. An empty list means: abstain.
+    Beyond check_sentences: for a yes/no question (verdict_p_yes given: the judge's
+    probability, reading the same passages, that the answer is Yes) the opening Yes or No is
+    checked apart from its reasons, flipped when a passage denies its clause, and dropped with
+    the whole answer when the judge clearly contradicts it; a bare name must come
+    from a passage about the question; and an answer to "How many ...?" must hold a number. An
+    empty list means: abstain.
     """
-    verdict, body = split_verdict(reply) if yes_no else (None, reply)
+    verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question)
     if verdict == "Yes" and _denied(_first_sentence(body), passages):
         verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed"
-    if verdict and (sentences or not says_abstain(body)):
+    if verdict and (sentences or not body.strip() or not says_abstain(body)):
+        p_yes = verdict_p_yes()
+        if (verdict == "No" and p_yes >= CONTRADICTED) or (
+            verdict == "Yes" and p_yes <= 1 - CONTRADICTED
+        ):
+            return []  # the passages say otherwise: never "No [1]" citing a passage saying yes
         sentences = _with_verdict(verdict, sentences, passages, question)
     sentences = [s for s in sentences if _about_the_question(s, passages, question)]
     return sentences if _of_the_kind_asked(question, sentences) else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
     from bot.sources import Loaded
 
 FETCH_PAGES_HELP = "for feed entries without full text, fetch and read the linked page"
+AS_OF_HELP = "the day the question is asked, YYYY-MM-DD ('this week' counts back from it; today)"
+
+
+def as_of_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args, Settings())
+        settings = Settings()
+        if getattr(args, "as_of", None):
+            settings.as_of = args.as_of
+        return args.handler(args, settings)
     except BriefingError as err:
         print(f"briefing: error: {err}", file=sys.stderr)
         return 1
@@ -81,11 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question with citations")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer JSON only")
+    ask.add_argument("--as-of", type=as_of_date, metavar="DATE", help=AS_OF_HELP)
     ask.set_defaults(handler=cmd_ask)
 
     chat = commands.add_parser("chat", help="serve the chat page in the browser")
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     chat.add_argument("--port", type=int, default=7860, help="port to listen on (7860)")
+    chat.add_argument("--as-of", type=as_of_date, metavar="DATE", help=AS_OF_HELP)
     chat.set_defaults(handler=cmd_chat)
 
     evaluate = commands.add_parser("eval", help="run a question set and write a scored report")
@@ -99,8 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
     evaluate.add_argument(
+        "--split", choices=["all", "dev", "test"], default="all",
+        help="half of the set by a fixed hash of each id: tune on dev, report test (all)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--as-of", type=as_of_date, metavar="DATE",
+        help=AS_OF_HELP + "; a question's own asked_on wins",
+    )  # fmt: skip
+    evaluate.add_argument(
         "--retrieval-only", action="store_true", help="score retrieval only (no LLM, fast)"
     )
+    evaluate.add_argument(
+        "--rescore", type=Path, metavar="RESULTS.jsonl",
+        help="score a past run's saved answers with today's metrics instead of asking anew",
+    )  # fmt: skip
     evaluate.add_argument("--baseline", type=Path, help="summary.json to gate against")
     evaluate.add_argument(
         "--margin", type=float, default=0.1, help="allowed drop below the baseline (0.1)"
@@ -213,11 +239,14 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import gate_failures, run_eval
+    from bot.evaluate import gate_failures, rescore, run_eval
 
+    if args.rescore:
+        print(json.dumps(rescore(args.rescore, args.questions, args.split), indent=2))
+        return 0
     summary = run_eval(
         args.questions, settings, args.corpus, args.out, args.pipeline, args.limit,
-        retrieval_only=args.retrieval_only,
+        retrieval_only=args.retrieval_only, split=args.split,
     )  # fmt: skip
     print(json.dumps(summary, indent=2))
     if args.retrieval_only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -36,13 +37,23 @@ class Settings(BaseSettings):
     passage_chars: int = 250
     """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
     top_k: int = 5
-    """How many passages the model sees."""
+    """How many passages the model sees, at most."""
+    rerank: bool = False
+    """Rerank the fused candidates with the model as judge (bot.rerank); measured, not default:
+    see the README."""
+    judged_candidates: int = 8
+    """With rerank: how many fused candidates the model judges."""
     retrieval: Literal["hybrid", "dense"] = "hybrid"
     """hybrid: dense and BM25 keyword search fused by rank; dense: embeddings only."""
     candidates: int = 30
     """How many passages each search hands to the fusion."""
     min_relevance: float = 0.1
     """Cosine similarity of the best passage below which the bot abstains without asking the LLM."""
+    min_judged_relevance: float = 0.5
+    """With rerank: the judge's probability that a passage holds (part of) the answer, below
+    which it is not shown to the model; with none left the bot abstains without drafting."""
+    as_of: dt.date | None = None
+    """The day questions are asked ("this week" is counted back from it); today when unset."""
 
     fetch_timeout: float = 20.0
     """Seconds to wait for a URL (a feed or a page) before giving up on it."""

@@ -6,11 +6,14 @@ Metrics (also in the README):
   is yes or no, the answer's first "yes" or "no" decides. An abstention is wrong.
 - abstention_rate: share of unanswerable questions the bot abstained on (higher is better).
 - false_abstention_rate: share of answerable questions it abstained on (lower is better).
-- citation_precision: share of all citations, over answered answerable questions, that support
-  the answer. A citation supports it when its passage comes from one of the question's gold
-  articles (`source_ids`) and, unless the accepted answer is yes/no, contains a content word of
-  an accepted answer or must_include term. Citations of an unanswerable question's answer never
-  support it.
+- accuracy is scored as a reader would: a yes/no answer counts only when one of its citations
+  supports it (a lone "No [1]" citing an unrelated passage is not an answer), and an accepted
+  answer that the question itself contains counts only when a citation supports it (restating
+  the question is no credit). A citation supports the answer when its passage comes from one of
+  the question's gold articles (`source_ids`) and, unless the accepted answer is yes/no, holds a
+  content word of an accepted answer or must_include term.
+- citation_precision: per answered answerable question, the share of its cited articles that
+  are gold articles, averaged over those questions (the same for both pipelines).
 - source_recall: share of a question's `source_ids` that its citations cover (answerable only).
 - recall_at_k: share of a question's `source_ids` found among all retrieved passages (the k the
   model saw), and mrr: mean of 1/rank of the first retrieved passage from a gold article.
@@ -19,6 +22,7 @@ Metrics (also in the README):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -31,6 +35,7 @@ from tqdm import tqdm
 
 from bot.answer import Answer, Briefer
 from bot.config import SAMPLE_CORPUS, Settings
+from bot.dates import parse_day
 from bot.errors import BriefingError
 from bot.ingest import ingest_paths
 from bot.llm import load_chat_model, model_name
@@ -51,6 +56,13 @@ class Question:
     must_include: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     kind: str = ""
+    asked_on: dt.date | None = None
+
+    @property
+    def split(self) -> str:
+        """dev or test, by a fixed rule on the id: tune on dev, report test."""
+        digest = int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
+        return "dev" if digest % 2 == 0 else "test"
 
     @property
     def yes_no(self) -> str | None:
@@ -91,6 +103,7 @@ def load_questions(path: Path) -> list[Question]:
                     must_include=list(data.get("must_include") or []),
                     history=list(data.get("history") or []),
                     kind=str(data.get("kind") or ""),
+                    asked_on=_day(data.get("asked_on"), f"{path}:{number}"),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as err:
@@ -98,6 +111,15 @@ def load_questions(path: Path) -> list[Question]:
     if not questions:
         raise BriefingError(f"{path}: no questions")
     return questions
+
+
+def _day(value: str | None, where: str) -> dt.date | None:
+    if not value:
+        return None
+    day = parse_day(str(value))
+    if day is None:
+        raise BriefingError(f"{where}: asked_on {value!r} is not a date (YYYY-MM-DD)")
+    return day
 
 
 def normalise(text: str) -> str:
@@ -109,12 +131,17 @@ def is_correct(question: Question, answer: dict) -> bool:
     if not question.answerable or answer["abstained"]:
         return False
     said = normalise(answer["answer"])
+    supported = any(citation_supports(question, c) for c in answer["citations"])
     if question.yes_no:
         first = re.search(r"\b(yes|no)\b", said)
-        return bool(first) and first.group(1) == question.yes_no
-    if question.must_include:
-        return all(f" {normalise(t)} " in f" {said} " for t in question.must_include)
-    return any(f" {normalise(a)} " in f" {said} " for a in question.answers)
+        return bool(first) and first.group(1) == question.yes_no and supported
+    expected = question.must_include or question.answers
+    found = [t for t in expected if f" {normalise(t)} " in f" {said} "]
+    if question.must_include and len(found) < len(expected) or not found:
+        return False
+    asked = f" {normalise(question.question)} "
+    restated = all(f" {normalise(t)} " in asked for t in found)
+    return supported or not restated
 
 
 def citation_supports(question: Question, citation: dict) -> bool:
@@ -130,10 +157,12 @@ def score(question: Question, answer: dict, retrieved: list[str]) -> dict:
     """Per-question verdicts; retrieved is the retrieved passages' article ids, best first."""
     cited = {c["article_id"] for c in answer["citations"]}
     gold = set(question.source_ids)
+    precision = len(cited & gold) / len(cited) if cited and question.answerable else None
     first_gold = next((rank for rank, a in enumerate(retrieved, 1) if a in gold), None)
     return {
         "correct": is_correct(question, answer),
         "supporting_citations": sum(citation_supports(question, c) for c in answer["citations"]),
+        "citation_precision": precision,
         "source_recall": len(cited & gold) / len(gold) if gold else None,
         "recall_at_k": len(set(retrieved) & gold) / len(gold) if gold else None,
         "reciprocal_rank": 1 / first_gold if first_gold else 0.0,
@@ -145,7 +174,6 @@ def summarise(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["expected"]["answerable"]]
     unanswerable = [r for r in rows if not r["expected"]["answerable"]]
     answered = [r for r in answerable if not r["answer"]["abstained"]]
-    citations = sum(len(r["answer"]["citations"]) for r in answered)
     with_gold = [r for r in answerable if r["expected"]["source_ids"]]
     first = [r["answer"]["timings"]["first_token_s"] for r in rows]
     total = [r["answer"]["timings"]["total_s"] for r in rows]
@@ -160,10 +188,8 @@ def summarise(rows: list[dict]) -> dict:
         "accuracy": _mean([r["score"]["correct"] for r in answerable]),
         "abstention_rate": _mean([r["answer"]["abstained"] for r in unanswerable]),
         "false_abstention_rate": _mean([r["answer"]["abstained"] for r in answerable]),
-        "citation_precision": (
-            sum(r["score"]["supporting_citations"] for r in answered) / citations
-            if citations
-            else None
+        "citation_precision": _mean(
+            [p for r in answered if (p := r["score"].get("citation_precision")) is not None]
         ),
         "source_recall": _mean([r["score"]["source_recall"] for r in with_gold]),
         "recall_at_k": _mean([r["score"]["recall_at_k"] for r in with_gold]),
@@ -194,7 +220,7 @@ def retrieval_summary(questions: list[Question], bot) -> dict:
     for question in tqdm(questions, desc="Retrieving", unit="question"):
         if not question.source_ids:
             continue
-        retrieved = [p.article_id for p in bot.retrieve(question.question)]
+        retrieved = [p.article_id for p in bot.retrieve(question.question, as_of=question.asked_on)]
         placeholder = {"abstained": True, "answer": "", "citations": []}
         scores.append(score(question, placeholder, retrieved))
     return {
@@ -234,18 +260,19 @@ def run_eval(
     pipeline: str = "ours",
     limit: int | None = None,
     retrieval_only: bool = False,
+    split: str = "all",
 ) -> dict:
     """Answer every question, score it, write the three outputs; returns the summary.
 
     With retrieval_only, no model is loaded and only recall@k and MRR are returned.
     """
-    questions = load_questions(questions_path)[:limit]
+    questions = [q for q in load_questions(questions_path) if split in ("all", q.split)][:limit]
     bot = build_pipeline(pipeline, corpus, settings, load_model=not retrieval_only)
     if retrieval_only:
         return retrieval_summary(questions, bot) | {"pipeline": pipeline}
     rows = []
     for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
-        answer: Answer = bot.ask(question.question, question.history)
+        answer: Answer = bot.ask(question.question, question.history, as_of=question.asked_on)
         data = answer.to_dict()
         retrieved = [p.article_id for p in answer.retrieved]
         rows.append(
@@ -261,7 +288,9 @@ def run_eval(
                 "answer": data,
                 "standalone_question": answer.standalone_question,
                 "draft": answer.draft,
+                "verdict_p_yes": getattr(answer, "verdict_p_yes", None),
                 "retrieved": retrieved,
+                "judged": [[p.article_id, p.score] for p in getattr(answer, "judged", [])],
                 "score": score(question, data, retrieved),
             }
         )
@@ -270,9 +299,25 @@ def run_eval(
         "questions_file": str(questions_path),
         "corpus": str(corpus),
         "model": model_name(settings),
+        "split": split,
     }
     write_outputs(out, rows, summary)
     return summary
+
+
+def rescore(results: Path, questions_path: Path, split: str = "all") -> dict:
+    """Score the answers a past run saved (its results.jsonl) with today's metrics, on one
+    split: runs made before a metric changed stay comparable without asking the model again."""
+    questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
+    try:
+        saved = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    except (OSError, ValueError) as err:
+        raise BriefingError(f"{results}: cannot read saved results ({err})") from err
+    rows = []
+    for row in saved:
+        if (question := questions.get(row["id"])) is not None:
+            rows.append(row | {"score": score(question, row["answer"], row["retrieved"])})
+    return summarise(rows) | {"results": str(results), "split": split}
 
 
 def write_outputs(out: Path, rows: list[dict], summary: dict) -> None:

@@ -1,6 +1,7 @@
 """The citation check on hand-made replies: markers kept, moved, added, dropped."""
 
 from bot.citations import (
+    check_answer,
     check_sentences,
     denied_words,
     render,
@@ -129,3 +130,31 @@ def test_a_country_is_known_by_its_adjective():
     [s] = check_sentences("Syria's rebels took Aleppo last week.", ["Syrian rebels took Aleppo."])
     assert s.passages == (0,)
     assert check_sentences("Israel's army took Aleppo.", ["Syrian rebels took Aleppo."]) == []
+
+
+def test_refusals_are_told_apart_from_claims_about_missing_information():
+    assert says_abstain("The articles don't say. I don't know.")
+    assert not says_abstain("Officials said they had no information on casualties [1].")
+    assert not says_abstain("Eight countries issued it [1]. The articles do not say more.")
+    passages = ["Officials said they had no information on casualties after the blast."]
+    [s] = check_sentences("Officials said they had no information on casualties [1].", passages)
+    assert s.passages == (0,)
+
+
+def test_an_opening_word_before_a_comma_is_not_taken_for_a_name():
+    passages = ["Syrian rebels captured the key city of Homs on Saturday."]
+    [s] = check_sentences("Meanwhile, the rebels captured Homs [1].", passages)
+    assert s.passages == (0,)
+    assert check_sentences("Israel said the rebels captured Homs [1].", passages) == []
+
+
+def test_a_sentence_of_stop_words_does_not_keep_its_citation():
+    assert check_sentences("It did [1].", ["Syrian rebels captured Homs."]) == []
+
+
+def test_a_lone_verdict_stands_only_when_the_judge_agrees():
+    passages = ["Syrian rebels captured the key city of Homs on Saturday."]
+    question = "Did the rebels capture Homs on Saturday?"
+    assert check_answer("No.", passages, question, lambda: 0.9) == []
+    [verdict] = check_answer("Yes.", passages, question, lambda: 0.9)
+    assert (verdict.text, verdict.passages) == ("Yes", (0,))

@@ -54,8 +54,43 @@ def test_a_right_answer_needs_every_must_include_term():
 
 
 def test_yes_no_is_judged_by_the_first_yes_or_no():
-    assert is_correct(YES_NO, answer("Yes, some soldiers joined [1]. No one stopped them."))
-    assert not is_correct(YES_NO, answer("No, yes was not said."))
+    cited = [citation()]
+    assert is_correct(
+        YES_NO, answer("Yes, some soldiers joined [1]. No one stopped them.", citations=cited)
+    )
+    assert not is_correct(YES_NO, answer("No, yes was not said [1].", citations=cited))
+
+
+def test_a_lone_verdict_counts_only_when_its_citation_supports_it():
+    assert is_correct(YES_NO, answer("Yes [1].", citations=[citation()]))
+    assert not is_correct(YES_NO, answer("Yes [1].", citations=[citation("another-story")]))
+    assert not is_correct(YES_NO, answer("Yes."))
+
+
+def test_restating_the_question_is_no_credit():
+    asked = Question("q4", "Did Google or Apple win the Google case?", ["Google"], ["g"], True)
+    restated = "The Google case was about search [1]."
+    assert not is_correct(asked, answer(restated, citations=[citation("other", "Search.")]))
+    assert is_correct(asked, answer("Google won [1].", citations=[citation("g", "Google won.")]))
+    assert is_correct(JOINT, answer("Qatar and Russia [1].", citations=[citation("other")]))
+
+
+def test_the_split_is_fixed_by_id_and_halves_a_set():
+    questions = [Question(f"q{n}", "?", [], [], True) for n in range(200)]
+    dev = [q.id for q in questions if q.split == "dev"]
+    assert 80 <= len(dev) <= 120
+    assert dev == [q.id for q in questions if q.split == "dev"]
+
+
+def test_asked_on_is_read_and_a_bad_one_is_named(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"id": "a", "question": "Q?", "asked_on": "2024-12-08"}\n')
+    assert load_questions(path)[0].asked_on == dt.date(2024, 12, 8)
+    path.write_text('{"id": "a", "question": "Q?", "asked_on": "last Tuesday"}\n')
+    with pytest.raises(BriefingError, match="set.jsonl:1: asked_on 'last Tuesday'"):
+        load_questions(path)
 
 
 def test_an_abstention_is_wrong_on_an_answerable_question():
@@ -89,7 +124,7 @@ def test_summary_counts_each_metric_from_hand_made_rows():
     assert summary["accuracy"] == 0.5
     assert summary["false_abstention_rate"] == 0.5
     assert summary["abstention_rate"] == 0.0
-    assert summary["citation_precision"] == 0.5
+    assert summary["citation_precision"] == 0.5  # one of the two cited articles is gold
     assert summary["source_recall"] == 0.5
     assert summary["recall_at_k"] == 1.0
     assert summary["mrr"] == 0.75
