@@ -47,6 +47,9 @@ def is_yes_no(question: str) -> bool:
 
 
 NAME_HINT = "\n(Begin with the name asked for.)"
+DATE_HINT = "\n(Say on which date it was reported, from the Article line.)"
+"""For a question that counts from the day it is asked ("this week"): the reader needs to
+see which day's report the answer comes from."""
 _ASKS_FOR_A_NAME = re.compile(
     r"\b(?:who|whom|whose|which)\b|\bwhat (?:company|organi[sz]ation|individual|person|"
     r"platform|team|group|country|city|name)\b",
@@ -219,7 +222,8 @@ class Briefer:
             passages = by_article(passages)
             dated = relative_window(standalone, as_of) is not None
             context = prompt_context(passages, as_of if dated else None)
-            prompt = {"context": context, "question": standalone, "hint": answer_hint(standalone)}
+            hint = answer_hint(standalone) + (DATE_HINT if dated else "")
+            prompt = {"context": context, "question": standalone, "hint": hint}
             for chunk in self.answer_chain.stream(prompt):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
                 draft.append(chunk)

@@ -215,12 +215,14 @@ def _percentile(values: list[float], pct: int) -> float | None:
 
 
 def retrieval_summary(questions: list[Question], bot) -> dict:
-    """recall@k and MRR alone, without the LLM: for comparing retrieval settings quickly."""
+    """recall@k and MRR alone, without generating: for comparing retrieval settings quickly.
+    With BRIEFING_RERANK the model is loaded and judges the candidates (no answer is drafted)."""
+    retrieve = bot.relevant_passages if isinstance(bot, Briefer) else bot.retrieve
     scores = []
     for question in tqdm(questions, desc="Retrieving", unit="question"):
         if not question.source_ids:
             continue
-        retrieved = [p.article_id for p in bot.retrieve(question.question, as_of=question.asked_on)]
+        retrieved = [p.article_id for p in retrieve(question.question, as_of=question.asked_on)]
         placeholder = {"abstained": True, "answer": "", "citations": []}
         scores.append(score(question, placeholder, retrieved))
     return {
@@ -267,7 +269,8 @@ def run_eval(
     With retrieval_only, no model is loaded and only recall@k and MRR are returned.
     """
     questions = [q for q in load_questions(questions_path) if split in ("all", q.split)][:limit]
-    bot = build_pipeline(pipeline, corpus, settings, load_model=not retrieval_only)
+    load_model = not retrieval_only or (settings.rerank and pipeline == "ours")
+    bot = build_pipeline(pipeline, corpus, settings, load_model=load_model)
     if retrieval_only:
         return retrieval_summary(questions, bot) | {"pipeline": pipeline}
     rows = []

@@ -248,3 +248,17 @@ def test_the_reranker_scores_the_passage_holding_the_answer_first(
     [best, *_] = briefer.relevant_passages("Who issued the joint statement?")
     assert "joint statement" in best.text and best.score >= settings.min_judged_relevance
     assert briefer.relevant_passages("Who won the 2022 World Cup final in Qatar?") == []
+
+
+def test_a_question_counting_from_today_is_told_the_day_and_asked_for_the_date(
+    default_settings, sample_store, default_judge
+):
+    import datetime as dt
+
+    model = scripted("Syrian rebels captured Homs on Saturday, 2024-12-07 [1].")
+    briefer = Briefer(default_settings, sample_store, model, default_judge)
+    answer = briefer.ask("What did the rebels capture this week?", as_of=dt.date(2024, 12, 8))
+    assert not answer.abstained and answer.citations[0].published == "2024-12-07"
+    assert answer.retrieved  # the article of that week is found, not hidden as "later"
+    later = briefer.ask("What did the rebels capture this week?", as_of=dt.date(2024, 12, 1))
+    assert later.abstained  # asked before the article existed: nothing to answer from

@@ -48,3 +48,10 @@ def test_errors_are_one_line_naming_the_input_and_exit_non_zero(tmp_path):
     assert (
         empty.returncode == 1 and empty.stderr.strip() == "briefing: error: the question is empty"
     )
+
+
+def test_a_bad_as_of_date_is_named_in_one_line(tmp_path):
+    result = briefing("ask", "Who won?", "--as-of", "next Tuesday", home=tmp_path)
+    assert result.returncode == 2
+    assert "'next Tuesday' is not a date (YYYY-MM-DD)" in result.stderr
+    assert "Traceback" not in result.stderr
