@@ -160,14 +160,8 @@ NUMBER_WORDS = frozenset(
 _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
-_OPENER = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+),")
-
-
 def names(text: str) -> set[str]:
-    """The words of the capitalised names and the numbers in text, as tokens. A sentence's
-    first word followed by a comma ("Meanwhile, ...", "However, ...") is capitalised for its
-    place, not because it names anything."""
-    text = _OPENER.sub(lambda m: m.group(0).lower(), text)
+    """The words of the capitalised names and the numbers in text, as tokens."""
     found = {t for w in _NAME_OR_NUMBER.findall(text) for t in tokens(w)}
     return found - {w[:6] for w in NUMBER_WORDS}
 
