@@ -1,4 +1,7 @@
-"""The `briefing` command: ingest, sync, remove, list, ask, chat, eval. Thin: work is in bot.*"""
+"""The `briefing` command: ingest, sync, remove, list, ask, chat, eval, bench.
+
+Thin: the work is in bot.*
+"""
 
 from __future__ import annotations
 
@@ -132,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--margin", type=float, default=0.1, help="allowed drop below the baseline (0.1)"
     )
     evaluate.set_defaults(handler=cmd_eval)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure ingest, retrieval, answers and the page against the stock recipe",
+        description="Time ingest (against bare encoding), retrieval at growing index sizes, "
+        "answers (ours, the stock recipe, raw llama.cpp) and the chat page, one after another; "
+        "write bench.json, bench.md and plots. Run it on an otherwise idle machine.",
+    )
+    bench.add_argument("--out", type=Path, default=Path("bench-out"), help="output folder")
+    bench.add_argument(
+        "--quick", action="store_true", help="smaller corpus and fewer questions (minutes)"
+    )
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -257,6 +273,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for failure in failures:
             print(f"briefing: gate failed: {failure}", file=sys.stderr)
         return 1 if failures else 0
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bench import Plan, run_bench
+
+    run_bench(args.out, settings, Plan.of(args.quick))
+    print((args.out / "bench.md").read_text())
+    print(f"wrote {args.out}/bench.json, bench.md, answers.png, retrieval.png")
     return 0
 
 

@@ -31,14 +31,9 @@ class LlamaJudge:
     """Reads the next-token probabilities of a llama-cpp-python model (one forward pass)."""
 
     def __init__(self, llama, lock: threading.Lock | None = None):
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         self.llama = llama
         self.lock = lock or threading.Lock()
-        metadata = llama.metadata
-        eos = llama.detokenize([llama.token_eos()]).decode(errors="ignore")
-        bos = llama.detokenize([llama.token_bos()]).decode(errors="ignore")
-        self.format = Jinja2ChatFormatter(metadata["tokenizer.chat_template"], eos, bos)
+        self.format = chat_formatter(llama)
         self.yes = _first_tokens(llama, ["Yes", "yes", " Yes", " yes", "YES"])
         self.no = _first_tokens(llama, ["No", "no", " No", " no", "NO"])
         self.evaluated = 0
@@ -68,6 +63,15 @@ class LlamaJudge:
         # llama-cpp-python keeps no logits unless every token's are kept (logits_all, slow):
         # read the last token's straight from the context.
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+
+
+def chat_formatter(llama):
+    """The model's own chat template (from the GGUF), as llama-cpp-python applies it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    eos = llama.detokenize([llama.token_eos()]).decode(errors="ignore")
+    bos = llama.detokenize([llama.token_bos()]).decode(errors="ignore")
+    return Jinja2ChatFormatter(llama.metadata["tokenizer.chat_template"], eos, bos)
 
 
 class ChatJudge:
