@@ -1,0 +1,112 @@
+"""Replay a past eval run's drafts through today's answer checks, optionally without some rules.
+
+Each check in bot/citations.py must earn its keep on two sets (the seed set and MultiHop-RAG's
+dev half). Asking the model again for every variant would take an hour a set; the drafts do not
+change when only the checks do. So this re-retrieves each question's passages (deterministic),
+feeds the saved draft and the saved verdict probability through `Briefer._attach`, and scores
+the result with the eval's own metrics.
+
+    python evals/recheck.py RUN/results.jsonl QUESTIONS.jsonl [--corpus DIR] [--split dev]
+        [--without foreign_names --without bare_name ...]
+
+Uses the BRIEFING_* settings of the run (the same BRIEFING_HOME reuses its index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from bot import citations
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article
+from bot.config import SAMPLE_CORPUS, Settings
+from bot.evaluate import build_pipeline, load_questions, score, summarise
+
+RULES = {
+    "foreign_names": ("foreign_names", lambda *a, **k: set()),
+    "bare_name": ("_about_the_question", lambda *a, **k: True),
+    "how_many": ("_of_the_kind_asked", lambda *a, **k: True),
+    "denied_flip": ("_denied", lambda *a, **k: False),
+    "denies": ("denies", lambda *a, **k: False),
+    "verdict_judge": ("CONTRADICTED", 1.01),
+}
+"""Rule name -> (attribute of bot.citations, the value that switches the rule off)."""
+
+
+class SavedJudge:
+    """Answers with the verdict probability the run saved (0.5, no opinion, when none was)."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def p_yes(self, messages) -> float:
+        return 0.5 if self.value is None else self.value
+
+
+@contextlib.contextmanager
+def rules_off(names: list[str]) -> Iterator[None]:
+    """Switch the named rules of bot.citations off, and back on afterwards."""
+    saved = {RULES[n][0]: getattr(citations, RULES[n][0]) for n in names}
+    try:
+        for n in names:
+            setattr(citations, *RULES[n])
+        yield
+    finally:
+        for attribute, value in saved.items():
+            setattr(citations, attribute, value)
+
+
+def recheck(
+    results: Path, questions_path: Path, corpus: Path, split: str, without: list[str]
+) -> dict:
+    with rules_off(without):
+        return _recheck(results, questions_path, corpus, split)
+
+
+def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> dict:
+    questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
+    saved = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    settings = Settings()
+    retriever = build_pipeline("ours", corpus, settings, load_model=False)
+    judge = SavedJudge()
+    briefer = Briefer(settings, retriever.store, FakeListChatModel(responses=[""]), judge)
+    rows = []
+    for row in saved:
+        question = questions.get(row["id"])
+        if question is None:
+            continue
+        answer_dict = row["answer"]
+        if row.get("draft") is not None:
+            asked = row.get("standalone_question") or question.question
+            passages = by_article(briefer.relevant_passages(asked, question.asked_on))
+            judge.value = row.get("verdict_p_yes")
+            timings = answer_dict["timings"]
+            answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
+            briefer._attach(answer, row["draft"], passages, asked, context="")
+            answer_dict = answer.to_dict()
+        rows.append(
+            row | {"answer": answer_dict, "score": score(question, answer_dict, row["retrieved"])}
+        )
+    return summarise(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--corpus", type=Path, default=SAMPLE_CORPUS)
+    parser.add_argument("--split", default="all", choices=["all", "dev", "test"])
+    parser.add_argument("--without", action="append", default=[], choices=sorted(RULES))
+    args = parser.parse_args()
+    summary = recheck(args.results, args.questions, args.corpus, args.split, args.without)
+    keys = ("accuracy", "abstention_rate", "false_abstention_rate", "citation_precision")
+    print(json.dumps({"without": args.without} | {k: summary.get(k) for k in keys}))
+
+
+if __name__ == "__main__":
+    main()

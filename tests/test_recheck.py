@@ -1,0 +1,47 @@
+"""evals/recheck.py: a past run's drafts replayed through the checks, with rules switched off."""
+
+from __future__ import annotations
+
+import json
+
+from bot import citations
+from bot.answer import ABSTAIN_ANSWER
+from bot.config import SAMPLE_CORPUS
+from evals.recheck import recheck
+
+
+def saved_run(tmp_path, draft: str):
+    question = {
+        "id": "q1",
+        "question": "Who captured the city of Homs?",
+        "answers": ["rebels"],
+        "source_ids": ["homs-falls"],
+        "answerable": True,
+    }
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps(question))
+    timings = {"first_token_s": 1.0, "total_s": 2.0}
+    answer = {"question": question["question"], "answer": ABSTAIN_ANSWER, "abstained": True,
+              "citations": [], "timings": timings, "model": "m"}  # fmt: skip
+    expected = {"answers": ["rebels"], "must_include": [], "source_ids": ["homs-falls"],
+                "answerable": True}  # fmt: skip
+    row = {"id": "q1", "kind": "fact", "expected": expected, "answer": answer, "draft": draft,
+           "retrieved": [], "standalone_question": None, "verdict_p_yes": None}  # fmt: skip
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps(row))
+    return results, questions
+
+
+def test_a_rule_switched_off_changes_the_replayed_answer_and_comes_back_on(
+    tmp_path, make_settings, monkeypatch
+):
+    monkeypatch.setenv("BRIEFING_HOME", str(tmp_path / "home"))
+    # "Israel" is in no passage: the foreign-name rule drops the sentence, so the bot abstains.
+    results, questions = saved_run(tmp_path, "Israel said Syrian rebels captured Homs [1].")
+
+    checked = recheck(results, questions, SAMPLE_CORPUS, "all", [])
+    assert checked["accuracy"] == 0.0 and checked["false_abstention_rate"] == 1.0
+
+    without = recheck(results, questions, SAMPLE_CORPUS, "all", ["foreign_names"])
+    assert without["accuracy"] == 1.0 and without["false_abstention_rate"] == 0.0
+    assert citations.foreign_names("Israel said so.", ["Homs fell."]) == {"israel"}
