@@ -166,13 +166,6 @@ def names(text: str) -> set[str]:
     return found - {w[:6] for w in NUMBER_WORDS}
 
 
-def is_bare_name(sentence: str) -> bool:
-    """A sentence that is nothing but names: "Sam Bankman-Fried." or "Tahrir al-Sham [1]."
-    (short lower-case particles like "al" or "de" belong to a name)."""
-    words = content_words(MARKER.sub("", sentence))
-    return bool(words) and all(len(w) <= 3 for w in words - names(sentence))
-
-
 def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     """Names and numbers in the sentence that none of the passages contains.
 
@@ -262,9 +255,8 @@ def check_answer(
     Beyond check_sentences: for a yes/no question (verdict_p_yes given: the judge's
     probability, reading the same passages, that the answer is Yes) the opening Yes or No is
     checked apart from its reasons, flipped when a passage denies its clause, and dropped with
-    the whole answer when the judge clearly contradicts it; a bare name must come
-    from a passage about the question; and an answer to "How many ...?" must hold a number. An
-    empty list means: abstain.
+    the whole answer when the judge clearly contradicts it; and an answer to "How many ...?"
+    must hold a number. An empty list means: abstain.
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question)
@@ -277,7 +269,6 @@ def check_answer(
         ):
             return []  # the passages say otherwise: never "No [1]" citing a passage saying yes
         sentences = _with_verdict(verdict, sentences, passages, question)
-    sentences = [s for s in sentences if _about_the_question(s, passages, question)]
     return sentences if _of_the_kind_asked(question, sentences) else []
 
 
@@ -324,13 +315,3 @@ def _of_the_kind_asked(question: str, sentences: list[CheckedSentence]) -> bool:
     if _ASKS_A_NUMBER.match(question):
         return any(_NUMBER.search(s.text) for s in sentences)
     return True
-
-
-def _about_the_question(sentence: CheckedSentence, evidence: list[str], question: str) -> bool:
-    """A bare name ("Sam Bankman-Fried [1].") is true of its passage whatever was asked; it
-    answers the question only if that passage shares a name with the question (when the
-    question names anything)."""
-    if not is_bare_name(sentence.text):
-        return True
-    asked = names(question.split(maxsplit=1)[-1])  # not the capital of its first word
-    return not asked or any(asked & content_words(evidence[i]) for i in sentence.passages)

@@ -29,7 +29,6 @@ from bot.evaluate import build_pipeline, load_questions, score, summarise
 
 RULES = {
     "foreign_names": ("foreign_names", lambda *a, **k: set()),
-    "bare_name": ("_about_the_question", lambda *a, **k: True),
     "how_many": ("_of_the_kind_asked", lambda *a, **k: True),
     "denied_flip": ("_denied", lambda *a, **k: False),
     "denies": ("denies", lambda *a, **k: False),

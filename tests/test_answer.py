@@ -213,15 +213,17 @@ def test_a_how_many_question_answered_without_a_number_is_an_abstention(
     assert not briefer.ask("How many countries issued the joint statement?").abstained
 
 
-def test_a_bare_name_counts_only_from_a_passage_about_what_was_asked(
+def test_a_right_bare_name_stands_though_the_passage_words_the_question_otherwise(
     default_settings, sample_store
 ):
+    # The passage says "an Al-Qaeda affiliate", the question "Osama bin Laden's network": a
+    # rule that wanted a name shared with the question threw such right answers away.
     reply = "Tahrir al-Sham [1]."
     briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
-    answer = briefer.ask("Which group leads the rebels that took Homs?")
+    answer = briefer.ask(
+        "Which group, founded as an affiliate of Osama bin Laden's network, leads the rebels?"
+    )
     assert answer.answer == "Tahrir al-Sham [1]." and "Tahrir" in answer.citations[0].passage
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
-    assert briefer.ask("Which group did the rebels of Kumkum Fernando's novel join?").abstained
 
 
 def test_passages_are_grouped_by_article_in_the_order_of_their_best_passage():
