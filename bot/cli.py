@@ -159,7 +159,8 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     try:
         watch(args.sources, settings, args.watch, show, args.prune, args.fetch_pages)
     except KeyboardInterrupt:
-        print("stopped", flush=True)
+        pass  # a second Ctrl-C: stop without finishing the article
+    print("stopped", flush=True)
     return 0
 
 
