@@ -20,7 +20,7 @@ from bot.errors import QuestionError
 from bot.gate import gated, model_gate
 from bot.judge import Judge, judge_for
 from bot.limits import clean_question, fit, prompt_budget, token_counter
-from bot.llm import load_chat_model, model_name
+from bot.llm import load_chat_model, model_name, server_errors
 from bot.prompts import (
     ANSWER_PROMPT,
     REWRITE_PROMPT,
@@ -214,7 +214,11 @@ class Briefer:
         A question that is empty or too long raises QuestionError before the model is used.
         """
         question = clean_question(question, self.settings)
-        yield from gated(self.gate, lambda: self._stream(question, history, as_of))
+
+        def events() -> Iterator[str | Answer]:
+            return server_errors(self.settings, self._stream(question, history, as_of))
+
+        yield from gated(self.gate, events)
 
     def _stream(
         self, question: str, history: list[dict] | None, as_of: dt.date | None

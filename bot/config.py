@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     """A GGUF path (local), or a model name (openai, ollama). Unset: the bundled Qwen2.5 1.5B."""
     llm_base_url: str | None = None
     llm_api_key: str = "not-needed"
+    llm_timeout: float = 60.0
+    """Seconds to wait for a model server (openai, ollama) before giving up with one line."""
     llm_threads: int | None = None
     llm_context: int = 4096
     max_answer_tokens: int = 200

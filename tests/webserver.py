@@ -136,6 +136,10 @@ def _handler_for(server: WebServer) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._answer(send_body=False)
 
+        def do_POST(self) -> None:  # a model server's API (tests/test_llm_server.py)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(send_body=True)
+
         def _answer(self, send_body: bool) -> None:
             server.hits.append(Hit(self.command, self.path, dict(self.headers.items())))
             route = server.route_for(self.path)
