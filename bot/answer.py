@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -16,11 +17,14 @@ from bot.config import Settings
 from bot.dates import relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
+from bot.gate import gated, model_gate
 from bot.judge import Judge, judge_for
-from bot.llm import load_chat_model, model_name
+from bot.limits import clean_question, fit, prompt_budget, token_counter
+from bot.llm import load_chat_model, model_name, server_errors
 from bot.prompts import (
     ANSWER_PROMPT,
     REWRITE_PROMPT,
+    SYSTEM_PROMPT,
     judge_messages,
     verdict_prompt,
 )
@@ -28,6 +32,8 @@ from bot.rerank import rerank
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
 
+REWRITE_TURN_CHARS = 1000
+"""Longest part of one earlier turn the follow-up rewrite sees."""
 ABSTAIN_ANSWER = "The articles don't say."
 """The one fixed sentence the bot gives when its articles do not hold the answer."""
 
@@ -181,7 +187,9 @@ class Briefer:
         self.retriever = Retriever(self.store, settings)
         embed(["warm up"])  # load MiniLM now, so retrieve_s times retrieval, not start-up
         self.chat_model = chat_model or load_chat_model(settings)
-        self.judge: Judge = judge or judge_for(self.chat_model)
+        self.gate = model_gate()  # every path into the model takes it: see bot.gate
+        self.judge: Judge = judge or judge_for(self.chat_model, self.gate)
+        self.count_tokens = token_counter(self.chat_model)
         self.model = model_name(settings)
         self.answer_chain = ANSWER_PROMPT | self.chat_model | StrOutputParser()
         self.rewrite_chain = REWRITE_PROMPT | self.chat_model | StrOutputParser()
@@ -203,10 +211,18 @@ class Briefer:
         The streamed text is the model's raw draft; the Answer is what to show in the end:
         citations are verified and renumbered, and an unsupported draft becomes an abstention.
         as_of is the day the question is asked (default: settings.as_of, else today).
+        A question that is empty or too long raises QuestionError before the model is used.
         """
-        question = question.strip()
-        if not question:
-            raise QuestionError("the question is empty")
+        question = clean_question(question, self.settings)
+
+        def events() -> Iterator[str | Answer]:
+            return server_errors(self.settings, self._stream(question, history, as_of))
+
+        yield from gated(self.gate, events)
+
+    def _stream(
+        self, question: str, history: list[dict] | None, as_of: dt.date | None
+    ) -> Iterator[str | Answer]:
         as_of = as_of or self.settings.as_of or dt.date.today()
         started = time.perf_counter()
         standalone = self.standalone_question(question, history or [])
@@ -219,10 +235,10 @@ class Briefer:
             answer.standalone_question = standalone
         if passages:
             draft = []
-            passages = by_article(passages)
             dated = relative_window(standalone, as_of) is not None
-            context = prompt_context(passages, as_of if dated else None)
             hint = answer_hint(standalone) + (DATE_HINT if dated else "")
+            passages = self.fitting(by_article(passages), standalone + hint, as_of, dated)
+            context = prompt_context(passages, as_of if dated else None)
             prompt = {"context": context, "question": standalone, "hint": hint}
             for chunk in self.answer_chain.stream(prompt):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
@@ -234,6 +250,27 @@ class Briefer:
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
         yield answer
+
+    def fitting(
+        self, passages: list[Passage], question: str, as_of: dt.date, dated: bool
+    ) -> list[Passage]:
+        """The passages that fit the model's context beside the question: the last ones are
+        left out rather than overflowing it (long passages, a small context)."""
+
+        def prompt(kept: list[Passage]) -> str:
+            return SYSTEM_PROMPT + prompt_context(kept, as_of if dated else None) + question
+
+        budget = prompt_budget(self.settings)
+        kept = fit(passages, prompt, self.count_tokens, budget)
+        if kept:
+            return kept
+        if self.count_tokens(prompt([])) > budget:  # BRIEFING_MAX_QUESTION_CHARS beyond it
+            raise QuestionError("the question is too long for the model's context: shorten it")
+        first = passages[0]  # longer than the whole context: its beginning, halved until it fits
+        while self.count_tokens(prompt([first])) > budget:
+            half = len(first.text) // 2
+            first = dataclasses.replace(first, text=first.text[:half], end=first.start + half)
+        return [first]
 
     def relevant_passages(self, question: str, as_of: dt.date | None = None) -> list[Passage]:
         """The passages the model will see for the question, best first; none when nothing
@@ -265,7 +302,12 @@ class Briefer:
         turns = [t for t in history if t.get("role") in ("user", "assistant") and t.get("content")]
         if not turns:
             return question
-        transcript = "\n".join(f"{t['role']}: {t['content']}" for t in turns[-4:])
+        # The last turns that fit the context, each cut short: a long answer is not needed
+        # to resolve "they" or "it".
+        lines = [f"{t['role']}: {str(t['content'])[:REWRITE_TURN_CHARS]}" for t in turns[-4:]]
+        budget = prompt_budget(self.settings) - self.count_tokens(question)
+        lines = fit(lines[::-1], "\n".join, self.count_tokens, budget)[::-1]
+        transcript = "\n".join(lines)
         rewritten = self.rewrite_chain.invoke({"history": transcript, "question": question})
         rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten else ""
         return rewritten or question

@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="serve the chat page in the browser")
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     chat.add_argument("--port", type=int, default=7860, help="port to listen on (7860)")
+    chat.add_argument(
+        "--insecure", action="store_true",
+        help="serve beyond loopback without BRIEFING_AUTH logins (anyone reaching it can use it)",
+    )  # fmt: skip
     chat.add_argument("--as-of", type=as_of_date, metavar="DATE", help=AS_OF_HELP)
     chat.set_defaults(handler=cmd_chat)
 
@@ -175,7 +179,8 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     try:
         watch(args.sources, settings, args.watch, show, args.prune, args.fetch_pages)
     except KeyboardInterrupt:
-        print("stopped", flush=True)
+        pass  # a second Ctrl-C: stop without finishing the article
+    print("stopped", flush=True)
     return 0
 
 
@@ -225,11 +230,10 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answer import Briefer
-    from bot.errors import QuestionError
+    from bot.limits import clean_question
 
-    if not args.question.strip():
-        raise QuestionError("the question is empty")
-    answer = Briefer(settings).ask(args.question)
+    question = clean_question(args.question, settings)  # before the model loads
+    answer = Briefer(settings).ask(question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -242,15 +246,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.access import check_bind, parse_logins
     from bot.ingest import ingest_paths
     from bot.store import Store
     from bot.ui import serve
 
+    check_bind(args.host, parse_logins(settings.auth), args.insecure)  # before any work
     store = Store(settings)
     if store.count() == 0:
         print(f"The index is empty: ingesting the sample corpus from {SAMPLE_CORPUS}")
         print(ingest_paths([SAMPLE_CORPUS], settings, store=store).summary())
-    serve(settings, host=args.host, port=args.port, store=store)
+    serve(settings, host=args.host, port=args.port, store=store, insecure=args.insecure)
     return 0
 
 

@@ -30,9 +30,19 @@ class Settings(BaseSettings):
     """A GGUF path (local), or a model name (openai, ollama). Unset: the bundled Qwen2.5 1.5B."""
     llm_base_url: str | None = None
     llm_api_key: str = "not-needed"
+    llm_timeout: float = 60.0
+    """Seconds to wait for a model server (openai, ollama) before giving up with one line."""
     llm_threads: int | None = None
     llm_context: int = 4096
     max_answer_tokens: int = 200
+
+    max_question_chars: int = 2000
+    """Longest question, in characters; a longer one is refused before the model sees it."""
+    queue_size: int = 64
+    """Most questions the chat page holds waiting for the model; more are turned away."""
+    auth: str | None = None
+    """Chat page logins: "user:password" pairs separated by commas, or a file of them (one a
+    line). Required to listen on anything but loopback (unless `briefing chat --insecure`)."""
 
     passage_chars: int = 250
     """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
@@ -57,6 +67,9 @@ class Settings(BaseSettings):
 
     fetch_timeout: float = 20.0
     """Seconds to wait for a URL (a feed or a page) before giving up on it."""
+    fetch_allow_private: bool = False
+    """Fetch loopback, private and link-local addresses too (tests, an intranet feed). Off:
+    the page's "Add URL" must not reach services behind the firewall (SSRF)."""
     max_input_mb: float = 20.0
     """Largest file or download read as one input; bigger ones are refused by name."""
 

@@ -6,6 +6,8 @@ CLI can report it as it does a bad file.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
 USER_AGENT = "briefing-bot/0.1"
+MAX_REDIRECTS = 10
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,29 @@ class Download:
 
 
 def fetch(url: str, settings: Settings) -> Download:
-    """The body of `url`; ArticleError naming the URL on any network, HTTP or size problem."""
+    """The body of `url`; ArticleError naming the URL on any network, HTTP or size problem, and
+    on an address inside the network (see _check_host)."""
     if urlparse(url).scheme.lower() not in ("http", "https"):
         raise ArticleError(f"{url}: not a web address (only http:// and https:// are fetched)")
     httpx = import_for("httpx", url, "downloading feeds and pages")
     timeout = settings.fetch_timeout
     try:
+        # Redirects are followed by hand, so that every hop's address is checked.
         with httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         ) as client:
-            with client.stream("GET", url) as response:
-                return _read(url, response, settings)
+            request = client.build_request("GET", url)
+            for _ in range(MAX_REDIRECTS + 1):
+                _check_host(url, str(request.url), settings)
+                response = client.send(request, stream=True)
+                try:
+                    _check_peer(url, response, settings)
+                    if not response.next_request:
+                        return _read(url, response, settings)
+                    request = response.next_request
+                finally:
+                    response.close()
+            raise ArticleError(f"{url}: more than {MAX_REDIRECTS} redirects")
     except httpx.TimeoutException as err:
         raise ArticleError(f"{url}: timed out after {timeout:g} s") from err
     except httpx.ConnectError as err:
@@ -49,6 +64,50 @@ def fetch(url: str, settings: Settings) -> Download:
     except httpx.HTTPError as err:
         # The rest: protocol errors, too many redirects, a redirect to an unsupported scheme.
         raise ArticleError(f"{url}: download failed ({_reason(err)})") from err
+
+
+def _check_host(url: str, target: str, settings: Settings) -> None:
+    """Refuse a target whose host resolves to a loopback, private, link-local or otherwise
+    non-public address (unless BRIEFING_FETCH_ALLOW_PRIVATE): every address it resolves to."""
+    if settings.fetch_allow_private:
+        return
+    parts = urlparse(target)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ArticleError(f"{url}: redirected to {target}, which is not a web address")
+    host = parts.hostname or ""
+    try:
+        addresses = resolve(host)
+    except (OSError, UnicodeError) as err:
+        raise ArticleError(f"{url}: cannot resolve {host!r} ({_reason(err)})") from err
+    for address in addresses:
+        _refuse_private(url, target, address)
+
+
+def resolve(host: str) -> list[str]:
+    """Every IP address the host name stands for."""
+    found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return [address[0] for *_, address in found]
+
+
+def _check_peer(url: str, response: httpx.Response, settings: Settings) -> None:
+    """The address actually connected to, checked again: a name may resolve differently on
+    the second lookup (DNS rebinding)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream else None
+    if peer and not settings.fetch_allow_private:
+        _refuse_private(url, str(response.url), peer[0])
+
+
+def _refuse_private(url: str, target: str, ip: str) -> None:
+    address = ipaddress.ip_address(ip.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        via = "" if target == url else f" (redirected to {target})"
+        raise ArticleError(
+            f"{url}: refused, {address} is a loopback, private or link-local address{via}; "
+            "set BRIEFING_FETCH_ALLOW_PRIVATE=1 to fetch from such addresses"
+        )
 
 
 def _read(url: str, response: httpx.Response, settings: Settings) -> Download:

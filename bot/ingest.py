@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,23 @@ def read_input(spec: str, settings: Settings, fetch_pages: bool = False) -> Load
         return Loaded(spec, failures=[missing_package_line(spec, "reading it", err)])
 
 
+class Stopped(Exception):
+    """Raised between two whole articles when a stop was asked for (see bot.sync.watch)."""
+
+
 def index_articles(
-    articles: list[Article], settings: Settings, store: Store | None = None
+    articles: list[Article],
+    settings: Settings,
+    store: Store | None = None,
+    stop: threading.Event | None = None,
 ) -> IngestReport:
+    """Index the articles; when `stop` is set, raise Stopped after the article being written."""
     store = store or Store(settings)
     with tqdm(total=len(articles), unit="article", desc="Ingesting", disable=None) as bar:
-        return store.ingest(articles, on_article=lambda _: bar.update())
+
+        def done(_: Article) -> None:
+            bar.update()
+            if stop is not None and stop.is_set():
+                raise Stopped
+
+        return store.ingest(articles, on_article=done)

@@ -6,7 +6,9 @@ import hashlib
 import importlib.util
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
@@ -18,6 +20,7 @@ DEFAULT_MODEL_PARTS = 22
 DEFAULT_MODEL_SIZE = 1_117_320_768
 DEFAULT_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 TINY_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+T = TypeVar("T")
 
 
 def load_chat_model(settings: Settings) -> BaseChatModel:
@@ -32,6 +35,8 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
             temperature=0,
             max_tokens=settings.max_answer_tokens,
             streaming=True,
+            timeout=settings.llm_timeout,
+            max_retries=0,  # a retry would double the wait the timeout promises
         )
     if settings.llm == "ollama":
         from langchain_ollama import ChatOllama
@@ -41,9 +46,46 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
             base_url=settings.llm_base_url or "http://127.0.0.1:11434",
             temperature=0,
             num_predict=settings.max_answer_tokens,
+            client_kwargs={"timeout": settings.llm_timeout},
         )
     path = Path(settings.llm_model) if settings.llm_model else default_model_path(settings)
     return _local_model(path, settings)
+
+
+def server_url(settings: Settings) -> str:
+    """The model server's address as the user gave it (or the client's default)."""
+    if settings.llm == "ollama":
+        return settings.llm_base_url or "http://127.0.0.1:11434"
+    return settings.llm_base_url or "https://api.openai.com/v1"
+
+
+def server_errors(settings: Settings, events: Iterator[T]) -> Iterator[T]:
+    """The events, with a model server's failure turned into one ModelError naming its URL
+    instead of the client library's traceback. In-process models pass through untouched."""
+    try:
+        yield from events
+    except Exception as err:
+        line = _server_error_line(settings, err) if settings.llm != "local" else None
+        if line is None:
+            raise
+        raise ModelError(line) from err
+
+
+def _server_error_line(settings: Settings, err: Exception) -> str | None:
+    # By class name: openai's, httpx's (ollama) and the builtin errors share these names.
+    kinds = {cls.__name__ for cls in type(err).__mro__}
+    url = server_url(settings)
+    if kinds & {"APITimeoutError", "TimeoutException", "TimeoutError"}:
+        return (
+            f"{url}: the model server did not answer within {settings.llm_timeout:g} s "
+            "(BRIEFING_LLM_TIMEOUT)"
+        )
+    reason = " ".join(str(err).split())[:200] or type(err).__name__
+    if kinds & {"APIConnectionError", "ConnectError", "ConnectionError"}:
+        return f"{url}: cannot reach the model server ({reason})"
+    if kinds & {"APIStatusError", "HTTPStatusError", "ResponseError"}:
+        return f"{url}: the model server refused the request ({reason})"
+    return None
 
 
 def model_name(settings: Settings) -> str:

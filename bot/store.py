@@ -6,11 +6,13 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from uuid import uuid4
 
 from bot.articles import Article
 from bot.chunking import passage_spans
 from bot.config import Settings
 from bot.embeddings import embed
+from bot.errors import BriefingError
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -91,33 +93,49 @@ class Store:
         import chromadb
 
         self.settings = settings
-        self._writes = 0
         self.splitter = splitter or (lambda a: split_article(a, settings.passage_chars))
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         if settings.chroma_url:
             from urllib.parse import urlparse
 
             url = urlparse(settings.chroma_url)
-            self.client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
+            try:
+                self.client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as err:  # chromadb raises ValueError, httpx errors, ...
+                reason = " ".join(str(err).split())[:200]
+                raise BriefingError(
+                    f"{settings.chroma_url}: cannot reach the Chroma server "
+                    f"(BRIEFING_CHROMA_URL): {reason}"
+                ) from err
         else:
             settings.home.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(
                 path=str(settings.chroma_path), settings=chroma_settings
             )
+        name = collection or settings.collection
         self.collection = self.client.get_or_create_collection(
-            collection or settings.collection,
-            metadata={"hnsw:space": "cosine"},
-            embedding_function=None,
+            name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        # One record whose value changes on every write: see version().
+        self._generation = self.client.get_or_create_collection(
+            f"{name}-generation", embedding_function=None
         )
 
-    def version(self) -> tuple[int, int]:
-        """Changes when passages are written, here or (by count) in another process."""
-        return (self.count(), self._writes)
+    def version(self) -> tuple[int, str]:
+        """Changes on every write to the index, by this process or any other sharing it (a
+        `sync --watch` beside the page, bot processes on one Chroma server), even when the
+        passage count stays the same: what the keyword index is rebuilt on."""
+        found = self._generation.get(ids=[GENERATION_ID], include=["documents"])["documents"]
+        return (self.count(), found[0] if found else "")
+
+    def _touch(self) -> None:
+        """Record that the index changed (a new random generation)."""
+        self._generation.upsert(ids=[GENERATION_ID], documents=[uuid4().hex], embeddings=[[0.0]])
 
     def count(self) -> int:
         """Number of passages in the index."""
@@ -135,7 +153,6 @@ class Store:
         Several articles share a call because embedding in batches is several times faster.
         """
         report = IngestReport()
-        self._writes += 1
         batch: list[_Write] = []
         for article in articles:
             story = text_hash(article.text)
@@ -191,6 +208,8 @@ class Store:
         stale = [pid for write in batch for pid in write.stale]
         if stale:
             self.collection.delete(ids=stale)
+        if ids or stale:
+            self._touch()
         for write in batch:
             if on_article:
                 on_article(write.article)
@@ -210,7 +229,7 @@ class Store:
         ids = self.collection.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             self.collection.delete(ids=ids)
-            self._writes += 1
+            self._touch()
         return len(ids)
 
     def articles(self) -> list[dict]:
@@ -248,6 +267,7 @@ class Store:
         return [_passage(document, meta, 0.0) for document, meta in pairs]
 
 
+GENERATION_ID = "generation"
 WRITE_BATCH = 64
 """Passages embedded and written per Chroma call; whole articles only, so it can run over."""
 

@@ -12,14 +12,13 @@ import json
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
 from bot.errors import BriefingError
-from bot.ingest import index_articles, read_input
+from bot.ingest import Stopped, index_articles, read_input
 from bot.sources import Loaded, is_url
 from bot.store import IngestReport, Store
 
@@ -89,21 +88,35 @@ def sync(
     store: Store | None = None,
     prune: bool = False,
     fetch_pages: bool = False,
+    stop: threading.Event | None = None,
 ) -> list[SyncOutcome]:
-    """Bring the index in step with each source; with no specs, every recorded source."""
+    """Bring the index in step with each source; with no specs, every recorded source.
+
+    When `stop` is set, Stopped is raised at the next safe point (after a whole article)."""
     record = SyncRecord.load(settings)
     keys = [source_key(spec) for spec in specs] or list(record.sources)
     if not keys:
         raise BriefingError("nothing to sync yet: name a feed, folder, file or URL")
     store = store or Store(settings)
-    return [_sync_one(key, record, store, settings, prune, fetch_pages) for key in keys]
+    outcomes = []
+    for key in keys:
+        if stop is not None and stop.is_set():
+            raise Stopped
+        outcomes.append(_sync_one(key, record, store, settings, prune, fetch_pages, stop))
+    return outcomes
 
 
 def _sync_one(
-    key: str, record: SyncRecord, store: Store, settings: Settings, prune: bool, fetch_pages: bool
+    key: str,
+    record: SyncRecord,
+    store: Store,
+    settings: Settings,
+    prune: bool,
+    fetch_pages: bool,
+    stop: threading.Event | None = None,
 ) -> SyncOutcome:
     loaded = read_input(key, settings, fetch_pages)
-    report = index_articles(loaded.articles, settings, store)
+    report = index_articles(loaded.articles, settings, store, stop)
     current = {report.indexed_id(article.id) for article in loaded.articles}
     previous = record.sources.get(key)
     gone = sorted(set(previous.articles) - current) if previous else []
@@ -134,28 +147,46 @@ def watch(
     prune: bool = False,
     fetch_pages: bool = False,
 ) -> None:
-    """Sync, wait, repeat until Ctrl-C (KeyboardInterrupt); one Store (one embedder) for all rounds.
+    """Sync, wait, repeat until SIGINT (Ctrl-C) or SIGTERM; one Store (one embedder) for all.
 
-    Ctrl-C must stop it wherever it lands: in a round (every article is written whole, so
-    stopping mid-round loses nothing) or in the wait. A process started with SIGINT ignored,
-    as a shell does for a script's background jobs, would never see one: Python only turns
-    SIGINT into KeyboardInterrupt when it was not ignored at start. So the loop asks for it.
+    A signal only sets a flag: the wait ends at once, and a round stops after the article it
+    is writing (every article is written whole). An exception raised wherever a signal lands
+    could leave a library's lock held and hang the exit; a flag cannot. A second signal
+    interrupts at once (KeyboardInterrupt). The handlers are set whatever the process
+    inherited: a shell starts a script's background jobs with SIGINT ignored.
     """
-    restore = _interruptible()
+    stop = threading.Event()
+    restore = _stop_on_signals(stop)
     try:
         store = Store(settings)
-        while True:
-            on_round(sync(specs, settings, store, prune, fetch_pages))
-            time.sleep(every_s)
+        while not stop.is_set():
+            on_round(sync(specs, settings, store, prune, fetch_pages, stop))
+            stop.wait(every_s)
+    except Stopped:
+        pass
     finally:
         restore()
 
 
-def _interruptible() -> Callable[[], None]:
-    """Make SIGINT raise KeyboardInterrupt; returns what puts the old handler back."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGINT and SIGTERM set `stop` (the second raises KeyboardInterrupt); returns what puts
+    the old handlers back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # only the main thread receives signals
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    if previous is None:  # set outside Python: cannot be put back
-        return lambda: None
-    return lambda: signal.signal(signal.SIGINT, previous)
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signum, handler)
+
+    return restore

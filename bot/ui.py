@@ -5,13 +5,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import gradio as gr
 
+from bot.access import check_bind, parse_logins
 from bot.answer import Answer, Briefer
 from bot.config import Settings
-from bot.errors import BriefingError
+from bot.errors import BriefingError, QuestionError
 from bot.ingest import ingest_inputs
+from bot.limits import clean_question
 from bot.sources import SUPPORTED_SUFFIXES, is_url
 from bot.store import Store
 from bot.sync import sync
@@ -25,6 +28,18 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
+_URL_SAFE = "/:?#&=%+,;@!$*~"
+"""Kept as they are in a link target; everything else (spaces, <>()"'`\\[]) is %-encoded."""
+
+
+def link_target(url: str | None) -> str | None:
+    """An article's URL as a Markdown link target that cannot end the link early: only
+    http(s), with every character that Markdown or HTML reads as syntax %-encoded."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    return quote(url, safe=_URL_SAFE)
+
+
 def render_answer(answer: Answer) -> str:
     """The answer followed by its numbered sources, each with title, source, date and passage."""
     parts = [escape_markdown(answer.answer).replace(r"\[", "[").replace(r"\]", "]")]
@@ -33,8 +48,8 @@ def render_answer(answer: Answer) -> str:
     for c in answer.citations:
         meta = ", ".join(escape_markdown(x) for x in (c.source, c.published) if x)
         title = f"*{escape_markdown(c.title)}*"
-        if c.url and c.url.startswith(("http://", "https://")):
-            title = f"[{title}](<{c.url}>)"
+        if target := link_target(c.url):
+            title = f"[{title}](<{target}>)"
         quote = "\n> ".join(escape_markdown(line) for line in c.passage.splitlines())
         parts.append(f"**[{c.n}]** {title}" + (f" — {meta}" if meta else "") + f"\n> {quote}")
     return "\n\n".join(parts)
@@ -105,13 +120,15 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         def respond(message: str, history: list, plain: list) -> Iterator[tuple]:
-            message = (message or "").strip()
-            if not message:
-                gr.Warning("Type a question first.")
-                yield "", history, plain
+            try:  # before the queue for the model: a bad question never waits or reaches it
+                message = clean_question(message, briefer.settings)
+            except QuestionError as err:
+                gr.Warning(str(err))
+                error = {"role": "assistant", "content": f"Error: {escape_markdown(str(err))}"}
+                yield message, history + [error], plain
                 return
             history = history + [
-                {"role": "user", "content": message},
+                {"role": "user", "content": escape_markdown(message)},  # shown as typed
                 {"role": "assistant", "content": "…"},
             ]
             yield "", history, plain
@@ -164,7 +181,11 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             return refreshed(f"Removed {escape_markdown(article_id)} ({removed} passages).")
 
         for trigger in (question.submit, ask.click):
-            trigger(respond, [question, chatbot, turns], [question, chatbot, turns])
+            # One queue for both listeners: the model answers one question at a time, in turn.
+            trigger(
+                respond, [question, chatbot, turns], [question, chatbot, turns],
+                concurrency_id="model", concurrency_limit=1,
+            )  # fmt: skip
         add.click(add_files, [uploads], [status, table, doomed])
         for trigger in (feed_url.submit, add_url.click):
             trigger(add_feed, [feed_url], [status, table, doomed])
@@ -174,8 +195,18 @@ def build_app(briefer: Briefer) -> gr.Blocks:
 
 
 def serve(
-    settings: Settings, host: str = "127.0.0.1", port: int = 7860, store: Store | None = None
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    store: Store | None = None,
+    insecure: bool = False,
 ) -> None:
+    """Serve the page; with BRIEFING_AUTH behind a login, and beyond loopback only with one
+    (or --insecure): checked before the model loads."""
+    logins = parse_logins(settings.auth)
+    check_bind(host, logins, insecure)
     briefer = Briefer(settings, store=store)
     app = build_app(briefer)
-    app.queue(default_concurrency_limit=1).launch(server_name=host, server_port=port)
+    app.queue(max_size=settings.queue_size, default_concurrency_limit=1).launch(
+        server_name=host, server_port=port, auth=logins or None
+    )

@@ -114,3 +114,75 @@ def test_routes_can_change_between_requests(webserver, settings):
     webserver.routes["/feed"] = (200, "application/rss+xml", b"<rss>two</rss>")
     assert fetch(webserver.url + "/feed", settings).data == b"<rss>two</rss>"
     assert [hit.path for hit in webserver.hits] == ["/feed", "/feed"]
+
+
+# Addresses inside the network are refused (server-side request forgery), before connecting.
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/feed.xml",
+        "http://localhost:9/feed.xml",
+        "http://[::1]:9/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/admin",
+        "http://172.16.5.4/",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://[fe80::1]/",
+        "http://0.0.0.0:9/",
+        "http://[::ffff:127.0.0.1]:9/",
+        "http://100.64.0.1/",  # carrier-grade NAT
+    ],
+)
+def test_private_addresses_are_refused(url, tmp_path):
+    settings = Settings(home=tmp_path, fetch_allow_private=False)
+    with pytest.raises(ArticleError) as caught:
+        fetch(url, settings)
+    message = str(caught.value)
+    assert message.startswith(f"{url}: refused, ") and "BRIEFING_FETCH_ALLOW_PRIVATE" in message
+    assert "\n" not in message
+
+
+def test_the_loopback_test_server_is_allowed_only_when_asked(webserver, tmp_path):
+    webserver.routes["/feed"] = (200, "application/rss+xml", b"<rss>one</rss>")
+    refused = Settings(home=tmp_path, fetch_allow_private=False)
+    with pytest.raises(ArticleError, match="refused"):
+        fetch(webserver.url + "/feed", refused)
+    assert webserver.hits == []  # refused before any request was sent
+    allowed = Settings(home=tmp_path, fetch_allow_private=True)
+    assert fetch(webserver.url + "/feed", allowed).data == b"<rss>one</rss>"
+
+
+def resolving_loopback_as_public(monkeypatch, names: set[str]) -> None:
+    """Make `names` resolve to a public address for the pre-connection check only (httpx
+    still connects to the real one): what a DNS rebinding attack looks like."""
+    from bot import fetch as module
+
+    real = module.resolve
+    monkeypatch.setattr(
+        module, "resolve", lambda host: ["93.184.216.34"] if host in names else real(host)
+    )
+
+
+def test_a_redirect_to_a_private_address_is_refused(webserver, tmp_path, monkeypatch):
+    resolving_loopback_as_public(monkeypatch, {"127.0.0.1"})
+    monkeypatch.setattr("bot.fetch._check_peer", lambda *args: None)  # only the hop check
+    port = webserver.url.rsplit(":", 1)[1]
+    webserver.routes["/secret"] = (200, "text/plain", b"internal")
+    webserver.redirect("/old", f"http://localhost:{port}/secret")
+    with pytest.raises(ArticleError) as caught:
+        fetch(webserver.url + "/old", Settings(home=tmp_path, fetch_allow_private=False))
+    assert "redirected to http://localhost:" in str(caught.value)
+    assert [hit.path for hit in webserver.hits] == ["/old"]  # the secret was never asked for
+
+
+def test_the_connected_address_is_checked_too(webserver, tmp_path, monkeypatch):
+    resolving_loopback_as_public(monkeypatch, {"127.0.0.1"})
+    webserver.routes["/secret"] = (200, "text/plain", b"internal")
+    with pytest.raises(ArticleError, match=r"refused, 127\.0\.0\.1 is a loopback"):
+        fetch(webserver.url + "/secret", Settings(home=tmp_path, fetch_allow_private=False))
+
+
+def test_too_many_redirects_are_one_line(webserver, settings):
+    webserver.redirect("/loop", "/loop")
+    with pytest.raises(ArticleError, match=r"/loop: more than 10 redirects$"):
+        fetch(webserver.url + "/loop", settings)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from bot.store import Store
 from bot.sync import SyncRecord, sync
 from tests import webserver as web
@@ -131,6 +133,41 @@ def test_watch_picks_up_a_new_article_and_stops_on_ctrl_c(tmp_path):
         hung.cancel()
         watcher.kill()
         watcher.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_watcher_stops_mid_round_on_a_signal_and_leaves_every_article_whole(
+    tmp_path, make_settings, signum
+):
+    """Wherever the signal lands (reading, embedding, writing, waiting), the watcher says
+    "stopped", exits 0 and leaves only whole articles: the next sync replaces none."""
+    home, folder = tmp_path / "home", tmp_path / "desk"
+    for n in range(120):
+        story(folder, f"story-{n:03}", f"Item {n}: the council met about the harbour wall. " * 20)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sync", str(folder), "--watch", "3600"],
+        env=os.environ | {"BRIEFING_HOME": str(home)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    hung = threading.Timer(600, watcher.kill)  # only a hung watcher's end, never a deadline
+    hung.start()
+    try:
+        assert "Syncing every 3600 s" in watcher.stdout.readline()
+        while not (home / "chroma").exists() and watcher.poll() is None:
+            threading.Event().wait(0.05)  # signal once the round has begun
+        watcher.send_signal(signum)
+        said = watcher.stdout.read()
+        assert watcher.wait() == 0 and said.rstrip().endswith("stopped"), said
+    finally:
+        hung.cancel()
+        watcher.kill()
+        watcher.wait()
+    [outcome] = sync([str(folder)], make_settings(home=home))
+    assert outcome.report.replaced == []  # no half-written article to complete
+    assert len(outcome.report.added) + len(outcome.report.unchanged) == 120
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:

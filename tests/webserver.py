@@ -24,6 +24,7 @@ Paths not in `routes` and not under `root` get a 404.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -33,6 +34,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+# The bot refuses to fetch loopback addresses (SSRF) unless told to; this server is one, so
+# every test that imports it (and every bot process it starts) allows them.
+os.environ["BRIEFING_FETCH_ALLOW_PRIVATE"] = "1"
 
 CONTENT_TYPES = {
     ".xml": "application/rss+xml",
@@ -130,6 +135,10 @@ def _handler_for(server: WebServer) -> type[BaseHTTPRequestHandler]:
 
         def do_HEAD(self) -> None:
             self._answer(send_body=False)
+
+        def do_POST(self) -> None:  # a model server's API (tests/test_llm_server.py)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(send_body=True)
 
         def _answer(self, send_body: bool) -> None:
             server.hits.append(Hit(self.command, self.path, dict(self.headers.items())))
