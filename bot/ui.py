@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from bot.answer import Answer, Briefer
+from bot.answer import Briefer
 from bot.config import Settings
 from bot.errors import BriefingError
 from bot.ingest import ingest_inputs
@@ -25,18 +25,19 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def render_answer(answer: Answer) -> str:
-    """The answer followed by its numbered sources, each with title, source, date and passage."""
-    parts = [escape_markdown(answer.answer).replace(r"\[", "[").replace(r"\]", "]")]
-    if answer.citations:
+def render_answer(answer: dict) -> str:
+    """The answer JSON as Markdown: the answer, then its numbered sources, each with title,
+    source, date and passage."""
+    parts = [escape_markdown(answer["answer"]).replace(r"\[", "[").replace(r"\]", "]")]
+    if answer["citations"]:
         parts.append("**Sources**")
-    for c in answer.citations:
-        meta = ", ".join(escape_markdown(x) for x in (c.source, c.published) if x)
-        title = f"*{escape_markdown(c.title)}*"
-        if c.url and c.url.startswith(("http://", "https://")):
-            title = f"[{title}](<{c.url}>)"
-        quote = "\n> ".join(escape_markdown(line) for line in c.passage.splitlines())
-        parts.append(f"**[{c.n}]** {title}" + (f" — {meta}" if meta else "") + f"\n> {quote}")
+    for c in answer["citations"]:
+        meta = ", ".join(escape_markdown(x) for x in (c["source"], c["published"]) if x)
+        title = f"*{escape_markdown(c['title'])}*"
+        if c["url"] and c["url"].startswith(("http://", "https://")):
+            title = f"[{title}](<{c['url']}>)"
+        quote = "\n> ".join(escape_markdown(line) for line in c["passage"].splitlines())
+        parts.append(f"**[{c['n']}]** {title}" + (f" — {meta}" if meta else "") + f"\n> {quote}")
     return "\n\n".join(parts)
 
 
@@ -59,6 +60,7 @@ def problems_text(failures: list[str], warnings: list[str]) -> str:
 
 def build_app(briefer: Briefer) -> gr.Blocks:
     """The whole page; one Briefer (one loaded model) serves every visitor, one at a time."""
+    chain = briefer.as_runnable()
     with gr.Blocks(title="Briefing bot") as app:
         gr.Markdown(
             "## Briefing bot\nAsk about the articles in the index. Every claim cites its "
@@ -66,8 +68,11 @@ def build_app(briefer: Briefer) -> gr.Blocks:
         )
         chatbot = gr.Chatbot(label="Briefing", height=520, elem_id="chat")
         turns = gr.State([])  # plain question/answer turns, for rewriting follow-ups
+        # The last answer JSON (GUIDE.md): not shown, but what API clients of "/ask" read.
+        last_answer = gr.JSON(label="Answer JSON", visible=False)
         with gr.Row():
             question = gr.Textbox(
+                label="Question",
                 placeholder="Who issued the joint statement?",
                 show_label=False,
                 scale=8,
@@ -108,32 +113,33 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             message = (message or "").strip()
             if not message:
                 gr.Warning("Type a question first.")
-                yield "", history, plain
+                yield "", history, plain, None
                 return
             history = history + [
                 {"role": "user", "content": message},
                 {"role": "assistant", "content": "…"},
             ]
-            yield "", history, plain
+            yield "", history, plain, None
             draft = ""
             try:
-                for event in briefer.stream(message, plain):
-                    if isinstance(event, Answer):
+                for event in chain.stream({"question": message, "history": plain}):
+                    if "draft" in event:
+                        draft += event["draft"]
+                        history[-1] = {"role": "assistant", "content": escape_markdown(draft)}
+                        yield "", history, plain, None
+                    else:  # the checked answer JSON
                         history[-1] = {"role": "assistant", "content": render_answer(event)}
                         plain = plain + [
                             {"role": "user", "content": message},
-                            {"role": "assistant", "content": event.answer},
+                            {"role": "assistant", "content": event["answer"]},
                         ]
-                    else:
-                        draft += event
-                        history[-1] = {"role": "assistant", "content": escape_markdown(draft)}
-                    yield "", history, plain
+                        yield "", history, plain, event
             except BriefingError as err:
                 history[-1] = {
                     "role": "assistant",
                     "content": f"Error: {escape_markdown(str(err))}",
                 }
-                yield "", history, plain
+                yield "", history, plain, None
 
         def refreshed(message: str) -> tuple:
             return message, *article_listing(briefer)
@@ -163,11 +169,16 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             removed = briefer.store.remove(article_id)
             return refreshed(f"Removed {escape_markdown(article_id)} ({removed} passages).")
 
-        for trigger in (question.submit, ask.click):
-            trigger(respond, [question, chatbot, turns], [question, chatbot, turns])
+        # One listener for Enter and the Ask button: one public endpoint, "/ask".
+        gr.on(
+            [question.submit, ask.click],
+            respond,
+            [question, chatbot, turns],
+            [question, chatbot, turns, last_answer],
+            api_name="ask",
+        )
         add.click(add_files, [uploads], [status, table, doomed])
-        for trigger in (feed_url.submit, add_url.click):
-            trigger(add_feed, [feed_url], [status, table, doomed])
+        gr.on([feed_url.submit, add_url.click], add_feed, [feed_url], [status, table, doomed])
         remove.click(remove_article, [doomed], [status, table, doomed])
         app.load(lambda: article_listing(briefer), None, [table, doomed])
     return app
