@@ -134,15 +134,23 @@ def test_a_stop_sequence_ends_the_reply_before_it(tiny):
     )
 
 
-def test_one_instance_is_never_entered_twice_at_once(tiny):
+def test_one_instance_is_never_entered_twice_at_once(tiny, monkeypatch):
+    generating = []
+    generate = tiny.client.generate
+
+    def recorded(*args, **kwargs):
+        generating.append(tiny.lock.locked())
+        yield from generate(*args, **kwargs)
+
+    monkeypatch.setattr(tiny.client, "generate", recorded)
     replies = []
     with tiny.lock:  # as if another thread (or the judge) were using the model
         caller = threading.Thread(target=lambda: replies.append(tiny.invoke("Hi").text))
         caller.start()
         caller.join(timeout=2)
-        assert caller.is_alive() and not replies  # waiting for the lock, not generating
+        assert caller.is_alive() and generating == []  # waiting for the lock, not generating
     caller.join(timeout=60)
-    assert replies and replies[0]
+    assert replies and replies[0] and generating == [True]
 
 
 def test_the_judge_reads_the_same_llama_under_the_same_lock(tiny):
