@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot import citations
 from bot.config import Settings
@@ -119,6 +120,16 @@ class Answer:
             del data[debug_only]
         return data
 
+    def details(self) -> dict:
+        """What an eval report keeps beside the answer JSON (article ids, not passages)."""
+        return {
+            "standalone_question": self.standalone_question,
+            "draft": self.draft,
+            "verdict_p_yes": self.verdict_p_yes,
+            "retrieved": [p.article_id for p in self.retrieved],
+            "judged": [[p.article_id, p.score] for p in self.judged],
+        }
+
 
 INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions|rules|prompt)\b|"
@@ -202,6 +213,34 @@ class Briefer:
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() always ends with an Answer")
+
+    def as_runnable(self) -> Runnable[dict, dict]:
+        """The whole chain as a LangChain Runnable (README: "From LangChain code").
+
+        Input: {"question": str, "history": [{"role", "content"}, ...], "as_of": a date or
+        "YYYY-MM-DD", "details": bool}, all but the question optional. invoke and batch return
+        the answer JSON of GUIDE.md; stream yields {"draft": text} as the model writes, then
+        the answer JSON (the checked answer, which may differ from the draft). With "details",
+        the answer JSON also holds Answer.details() under "details".
+        """
+        # One model answers one question at a time (its lock), so batch asks them in turn.
+        return RunnableLambda(self._run, name="Briefer").with_config(max_concurrency=1)
+
+    def _run(self, inputs: dict | str) -> Iterator[dict]:
+        inputs = {"question": inputs} if isinstance(inputs, str) else inputs
+        as_of = inputs.get("as_of")
+        if isinstance(as_of, str):
+            try:
+                as_of = dt.date.fromisoformat(as_of)
+            except ValueError:
+                raise QuestionError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        question = inputs.get("question") or ""
+        for event in self.stream(question, inputs.get("history"), as_of):
+            if isinstance(event, Answer):
+                data = event.to_dict()
+                yield data | {"details": event.details()} if inputs.get("details") else data
+            elif event:
+                yield {"draft": event}
 
     def stream(
         self, question: str, history: list[dict] | None = None, as_of: dt.date | None = None

@@ -40,7 +40,7 @@ from bot.config import SAMPLE_CORPUS, Settings
 from bot.evaluate import Question, load_questions
 
 SEED_QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "seed.jsonl"
-PAGE_API = "/respond"
+PAGE_API = "/ask"
 TOWNS = ["Northport", "Fenwick", "Holm", "Eastport", "Millbrook", "Ashby", "Corran", "Dunmore"]
 TOPICS = ["ferry", "library", "bridge", "school", "harbour", "market", "tram", "hospital"]
 
@@ -381,9 +381,7 @@ def page_stage(work: Path, plan: Plan, settings: Settings) -> dict:
         client = Client(url, verbose=False)
         waits, answers = [], []
         for q in tqdm(seed_questions(plan.questions), desc="Page", unit="question", leave=False):
-            seconds, reply = timed(
-                lambda q=q: client.predict(q.question, [], [], api_name=PAGE_API)
-            )
+            seconds, reply = timed(lambda q=q: client.predict(q.question, [], api_name=PAGE_API))
             waits.append(seconds)
             answers.append(page_answer(reply))
         peak = peak_memory_mb(server.pid)
@@ -401,9 +399,9 @@ def page_stage(work: Path, plan: Plan, settings: Settings) -> dict:
 
 
 def page_answer(reply: tuple) -> str:
-    """The assistant's last message in the chat history the page sent back."""
-    history = reply[1] if len(reply) > 1 else []
-    return str(history[-1].get("content", "")) if history else ""
+    """The checked answer in the page's reply (its last output is the answer JSON)."""
+    answer = reply[-1] if reply else None
+    return answer.get("answer", "") if isinstance(answer, dict) else ""
 
 
 def free_port() -> int:

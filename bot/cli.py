@@ -233,15 +233,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.limits import clean_question
 
     question = clean_question(args.question, settings)  # before the model loads
-    answer = Briefer(settings).ask(question)
+    answer = Briefer(settings).as_runnable().invoke({"question": question})
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
-    print(answer.answer)
-    for c in answer.citations:
-        meta = ", ".join(x for x in (c.source, c.published) if x)
-        print(f"\n[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
-        print(f'    "{c.passage}"')
+    print(answer["answer"])
+    for c in answer["citations"]:
+        meta = ", ".join(x for x in (c["source"], c["published"]) if x)
+        print(f"\n[{c['n']}] {c['title']}" + (f" ({meta})" if meta else ""))
+        print(f'    "{c["passage"]}"')
     return 0
 
 

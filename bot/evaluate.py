@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.answer import Answer, Briefer
+from bot.answer import Briefer
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.dates import parse_day
 from bot.errors import BriefingError
@@ -275,9 +275,9 @@ def run_eval(
         return retrieval_summary(questions, bot) | {"pipeline": pipeline}
     rows = []
     for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
-        answer: Answer = bot.ask(question.question, question.history, as_of=question.asked_on)
-        data = answer.to_dict()
-        retrieved = [p.article_id for p in answer.retrieved]
+        data = answer_json(bot, question)
+        details = data.pop("details")
+        retrieved = details["retrieved"]
         rows.append(
             {
                 "id": question.id,
@@ -289,11 +289,11 @@ def run_eval(
                     "answerable": question.answerable,
                 },
                 "answer": data,
-                "standalone_question": answer.standalone_question,
-                "draft": answer.draft,
-                "verdict_p_yes": getattr(answer, "verdict_p_yes", None),
+                "standalone_question": details["standalone_question"],
+                "draft": details["draft"],
+                "verdict_p_yes": details["verdict_p_yes"],
                 "retrieved": retrieved,
-                "judged": [[p.article_id, p.score] for p in getattr(answer, "judged", [])],
+                "judged": details["judged"],
                 "score": score(question, data, retrieved),
             }
         )
@@ -306,6 +306,17 @@ def run_eval(
     }
     write_outputs(out, rows, summary)
     return summary
+
+
+def answer_json(bot, question: Question) -> dict:
+    """The answer JSON with its details: ours through the chain's Runnable, as users call it;
+    the stock recipe through its ask()."""
+    if isinstance(bot, Briefer):
+        inputs = {"question": question.question, "history": question.history}
+        inputs |= {"as_of": question.asked_on, "details": True}
+        return bot.as_runnable().invoke(inputs)
+    answer = bot.ask(question.question, question.history, as_of=question.asked_on)
+    return answer.to_dict() | {"details": answer.details()}
 
 
 def rescore(results: Path, questions_path: Path, split: str = "all") -> dict:

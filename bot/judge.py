@@ -88,10 +88,11 @@ class ChatJudge:
 
 
 def judge_for(chat_model: BaseChatModel, lock: threading.Lock | None = None) -> Judge:
-    """A LlamaJudge on the same weights when the model runs in-process, else a ChatJudge."""
+    """A LlamaJudge on the same weights when the model runs in-process, else a ChatJudge.
+    The judge takes the model's own lock (LlamaCppChat.lock): both use one llama.cpp context."""
     llama = getattr(chat_model, "client", None)
     if llama is not None and hasattr(llama, "eval") and hasattr(llama, "scores"):
-        return LlamaJudge(llama, lock)
+        return LlamaJudge(llama, lock or getattr(chat_model, "lock", None))
     return ChatJudge(chat_model)
 
 

@@ -6,11 +6,19 @@ import hashlib
 import importlib.util
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage, ChatMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from llama_cpp import Llama
+from pydantic import Field, PrivateAttr, model_validator
 
 from bot.config import Settings
 from bot.errors import ModelError
@@ -97,10 +105,8 @@ def model_name(settings: Settings) -> str:
 
 def _local_model(path: Path, settings: Settings) -> BaseChatModel:
     check_gguf(path)
-    from langchain_community.chat_models import ChatLlamaCpp
-
     try:
-        return ChatLlamaCpp(
+        return LlamaCppChat(
             model_path=str(path),
             n_ctx=settings.llm_context,
             n_batch=512,
@@ -108,13 +114,151 @@ def _local_model(path: Path, settings: Settings) -> BaseChatModel:
             temperature=0.0,
             max_tokens=settings.max_answer_tokens,
             seed=0,
-            streaming=True,
-            verbose=False,
+            # langchain-community's ChatLlamaCpp, which this replaced, always passed these
+            # (overriding the GGUF's own RoPE base): kept so that answers stay the same.
+            rope_freq_base=10000.0,
+            rope_freq_scale=1.0,
         )
     except Exception as err:  # llama.cpp's reason arrives wrapped in a many-line pydantic error
         raise ModelError(
             f"{path}: the model failed to load (llama.cpp cannot read it: truncated or corrupt?)"
         ) from err
+
+
+class _CountingLlama(Llama):
+    """A Llama that remembers how many tokens its last generation read and wrote: its
+    chat stream carries no usage, and LangChain wants usage_metadata on streams too."""
+
+    prompt_tokens = 0
+    completion_tokens = 0
+
+    def generate(self, tokens, *args, **kwargs):
+        self.prompt_tokens, self.completion_tokens = len(tokens), 0
+        for token in super().generate(tokens, *args, **kwargs):
+            self.completion_tokens += 1  # the end-of-turn token included
+            yield token
+
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+class LlamaCppChat(BaseChatModel):
+    """A GGUF model run in-process by llama-cpp-python, behind LangChain's chat interface.
+
+    The prompt is built by llama-cpp-python's create_chat_completion from the chat template
+    inside the GGUF. One instance is one llama.cpp context: calls take turns (`lock`), and
+    `client` (the llama_cpp.Llama) is shared with the judge (bot/judge.py), which reads its
+    logits and reuses the prompt beginning already in its cache.
+    """
+
+    model_path: str
+    n_ctx: int = 4096
+    n_batch: int = 512
+    n_threads: int | None = None
+    seed: int = 0
+    rope_freq_base: float = 0.0
+    """0: the GGUF's own."""
+    rope_freq_scale: float = 0.0
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+    stop: list[str] | None = None
+    """Stop sequences for every call (a call's own `stop` replaces them)."""
+    verbose: bool = False
+    client: Any = Field(default=None, exclude=True)
+    """The llama_cpp.Llama, loaded when the model is made."""
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="after")
+    def _load(self) -> LlamaCppChat:
+        if self.client is None:
+            self.client = _CountingLlama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_batch=self.n_batch,
+                n_threads=self.n_threads,
+                seed=self.seed,
+                rope_freq_base=self.rope_freq_base,
+                rope_freq_scale=self.rope_freq_scale,
+                verbose=self.verbose,
+            )
+        return self
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the model generates; the judge takes it too."""
+        return self._lock
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, **self._sampling()}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop or self.stop, **kwargs)
+        params["ls_provider"] = "llamacpp"
+        params.setdefault("ls_model_name", Path(self.model_path).name)  # a call's `model` wins
+        return params
+
+    def _sampling(self) -> dict[str, Any]:
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repeat_penalty": self.repeat_penalty,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Through the stream, so invoke and stream produce the same tokens.
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        params = self._sampling() | {"stop": stop or self.stop or []} | kwargs
+        turns = [_message_dict(m) for m in messages]
+        finish = None
+        with self._lock:
+            stream = self.client.create_chat_completion(messages=turns, stream=True, **params)
+            for event in stream:
+                choice = event["choices"][0]
+                finish = choice.get("finish_reason") or finish
+                if text := choice["delta"].get("content"):
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if run_manager:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk
+            read, written = self.client.prompt_tokens, self.client.completion_tokens
+        usage = UsageMetadata(input_tokens=read, output_tokens=written, total_tokens=read + written)
+        metadata = {"model_name": Path(self.model_path).name, "finish_reason": finish}
+        last = AIMessageChunk(
+            content="", usage_metadata=usage, response_metadata=metadata, chunk_position="last"
+        )
+        yield ChatGenerationChunk(message=last)
+
+
+def _message_dict(message: BaseMessage) -> dict[str, str]:
+    """A LangChain message as llama-cpp-python's chat messages want it."""
+    role = message.role if isinstance(message, ChatMessage) else _ROLES.get(message.type)
+    if role is None:
+        raise ValueError(f"LlamaCppChat cannot send a {message.type} message (no tool calling)")
+    return {"role": role, "content": message.text}
 
 
 def check_gguf(path: Path) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import PrivateAttr
 from rank_bm25 import BM25Plus
 
 from bot.config import Settings
@@ -77,6 +81,53 @@ class Retriever:
             bm25 = BM25Plus(docs) if docs else None
             self._keyword_index = (version, bm25, passages, [set(d) for d in docs])
         return self._keyword_index[1:]
+
+
+class BriefingRetriever(BaseRetriever):
+    """The same hybrid search as Retriever, as a LangChain retriever returning Documents.
+
+    Each Document is one passage; its metadata says where it comes from (article_id, title,
+    source, published, url), where it sits in the article's text (start, end) and its cosine
+    score. `k` and `as_of` can also be given per call: `retriever.invoke(question, k=2)`.
+    """
+
+    store: Store
+    settings: Settings
+    k: int | None = None
+    """How many passages; settings.top_k when unset."""
+    as_of: dt.date | None = None
+    """The day questions are asked: later articles are left out (see Retriever.retrieve)."""
+    _search: Retriever = PrivateAttr()
+
+    def model_post_init(self, context: object, /) -> None:
+        super().model_post_init(context)
+        self._search = Retriever(self.store, self.settings)
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[Document]:
+        passages = self._search.retrieve(query, k or self.k, as_of or self.as_of)
+        return [passage_document(p) for p in passages]
+
+
+def passage_document(passage: Passage) -> Document:
+    """A passage as a LangChain Document (the answer JSON's citation fields in metadata)."""
+    metadata = {
+        "article_id": passage.article_id,
+        "title": passage.title,
+        "source": passage.source,
+        "published": passage.published,
+        "url": passage.url,
+        "start": passage.start,
+        "end": passage.end,
+        "score": passage.score,
+    }
+    return Document(passage.text, id=f"{passage.article_id}:{passage.start}", metadata=metadata)
 
 
 def searchable_text(passage: Passage) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from bot.access import check_bind, parse_logins
-from bot.answer import Answer, Briefer
+from bot.answer import Briefer
 from bot.config import Settings
 from bot.errors import BriefingError, QuestionError
 from bot.ingest import ingest_inputs
@@ -40,18 +40,19 @@ def link_target(url: str | None) -> str | None:
     return quote(url, safe=_URL_SAFE)
 
 
-def render_answer(answer: Answer) -> str:
-    """The answer followed by its numbered sources, each with title, source, date and passage."""
-    parts = [escape_markdown(answer.answer).replace(r"\[", "[").replace(r"\]", "]")]
-    if answer.citations:
+def render_answer(answer: dict) -> str:
+    """The answer JSON as Markdown: the answer, then its numbered sources, each with title,
+    source, date and passage."""
+    parts = [escape_markdown(answer["answer"]).replace(r"\[", "[").replace(r"\]", "]")]
+    if answer["citations"]:
         parts.append("**Sources**")
-    for c in answer.citations:
-        meta = ", ".join(escape_markdown(x) for x in (c.source, c.published) if x)
-        title = f"*{escape_markdown(c.title)}*"
-        if target := link_target(c.url):
+    for c in answer["citations"]:
+        meta = ", ".join(escape_markdown(x) for x in (c["source"], c["published"]) if x)
+        title = f"*{escape_markdown(c['title'])}*"
+        if target := link_target(c["url"]):
             title = f"[{title}](<{target}>)"
-        quote = "\n> ".join(escape_markdown(line) for line in c.passage.splitlines())
-        parts.append(f"**[{c.n}]** {title}" + (f" — {meta}" if meta else "") + f"\n> {quote}")
+        quote = "\n> ".join(escape_markdown(line) for line in c["passage"].splitlines())
+        parts.append(f"**[{c['n']}]** {title}" + (f" — {meta}" if meta else "") + f"\n> {quote}")
     return "\n\n".join(parts)
 
 
@@ -74,6 +75,7 @@ def problems_text(failures: list[str], warnings: list[str]) -> str:
 
 def build_app(briefer: Briefer) -> gr.Blocks:
     """The whole page; one Briefer (one loaded model) serves every visitor, one at a time."""
+    chain = briefer.as_runnable()
     with gr.Blocks(title="Briefing bot") as app:
         gr.Markdown(
             "## Briefing bot\nAsk about the articles in the index. Every claim cites its "
@@ -81,8 +83,11 @@ def build_app(briefer: Briefer) -> gr.Blocks:
         )
         chatbot = gr.Chatbot(label="Briefing", height=520, elem_id="chat")
         turns = gr.State([])  # plain question/answer turns, for rewriting follow-ups
+        # The last answer JSON (GUIDE.md): not shown, but what API clients of "/ask" read.
+        last_answer = gr.JSON(label="Answer JSON", visible=False)
         with gr.Row():
             question = gr.Textbox(
+                label="Question",
                 placeholder="Who issued the joint statement?",
                 show_label=False,
                 scale=8,
@@ -120,37 +125,38 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 remove = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         def respond(message: str, history: list, plain: list) -> Iterator[tuple]:
-            try:  # before the queue for the model: a bad question never waits or reaches it
+            try:  # a bad question never reaches the model
                 message = clean_question(message, briefer.settings)
             except QuestionError as err:
                 gr.Warning(str(err))
                 error = {"role": "assistant", "content": f"Error: {escape_markdown(str(err))}"}
-                yield message, history + [error], plain
+                yield message, history + [error], plain, None
                 return
             history = history + [
                 {"role": "user", "content": escape_markdown(message)},  # shown as typed
                 {"role": "assistant", "content": "…"},
             ]
-            yield "", history, plain
+            yield "", history, plain, None
             draft = ""
             try:
-                for event in briefer.stream(message, plain):
-                    if isinstance(event, Answer):
+                for event in chain.stream({"question": message, "history": plain}):
+                    if "draft" in event:
+                        draft += event["draft"]
+                        history[-1] = {"role": "assistant", "content": escape_markdown(draft)}
+                        yield "", history, plain, None
+                    else:  # the checked answer JSON
                         history[-1] = {"role": "assistant", "content": render_answer(event)}
                         plain = plain + [
                             {"role": "user", "content": message},
-                            {"role": "assistant", "content": event.answer},
+                            {"role": "assistant", "content": event["answer"]},
                         ]
-                    else:
-                        draft += event
-                        history[-1] = {"role": "assistant", "content": escape_markdown(draft)}
-                    yield "", history, plain
+                        yield "", history, plain, event
             except BriefingError as err:
                 history[-1] = {
                     "role": "assistant",
                     "content": f"Error: {escape_markdown(str(err))}",
                 }
-                yield "", history, plain
+                yield "", history, plain, None
 
         def refreshed(message: str) -> tuple:
             return message, *article_listing(briefer)
@@ -180,15 +186,19 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             removed = briefer.store.remove(article_id)
             return refreshed(f"Removed {escape_markdown(article_id)} ({removed} passages).")
 
-        for trigger in (question.submit, ask.click):
-            # One queue for both listeners: the model answers one question at a time, in turn.
-            trigger(
-                respond, [question, chatbot, turns], [question, chatbot, turns],
-                concurrency_id="model", concurrency_limit=1,
-            )  # fmt: skip
+        # One listener for Enter and the Ask button: one public endpoint, "/ask", and one
+        # queue for the model, which answers one question at a time, in turn.
+        gr.on(
+            [question.submit, ask.click],
+            respond,
+            [question, chatbot, turns],
+            [question, chatbot, turns, last_answer],
+            api_name="ask",
+            concurrency_id="model",
+            concurrency_limit=1,
+        )
         add.click(add_files, [uploads], [status, table, doomed])
-        for trigger in (feed_url.submit, add_url.click):
-            trigger(add_feed, [feed_url], [status, table, doomed])
+        gr.on([feed_url.submit, add_url.click], add_feed, [feed_url], [status, table, doomed])
         remove.click(remove_article, [doomed], [status, table, doomed])
         app.load(lambda: article_listing(briefer), None, [table, doomed])
     return app

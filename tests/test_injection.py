@@ -46,7 +46,7 @@ def test_article_markup_is_shown_as_text_never_rendered():
         citations=[Citation(1, "a", "<b>Title</b>", "Src", "2024-01-01", "javascript:alert(1)",
                             passage, 0, len(passage), 0.5)],
     )  # fmt: skip
-    html = render_answer(answer)
+    html = render_answer(answer.to_dict())
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "javascript:" not in html.split("\n> ")[0]  # the title is not a link to script
     assert "**bold**" not in html and "It says so [1]" in html

@@ -172,6 +172,26 @@ def test_every_package_the_code_imports_is_declared_in_pyproject():
     assert not problems, "declare these in pyproject.toml:\n" + "\n".join(problems)
 
 
+def test_langchain_community_is_gone_and_its_sunset_warning_with_it():
+    """Our own chat model (bot.llm.LlamaCppChat) replaced its ChatLlamaCpp (issue 14)."""
+    declared = (
+        PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]
+    )
+    names = {canonicalize_name(Requirement(r).name) for r in declared}
+    locked = {pin.name for pin in read_lock(LOCK) + read_lock(TEST_LOCK)}
+    assert "langchain-community" not in names | locked
+    script = (
+        "import sys, bot.answer, bot.cli, bot.evaluate, bot.stock, bot.ui\n"
+        "print(sorted(m for m in sys.modules if m.startswith('langchain_community')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "always", "-c", script],
+        capture_output=True, text=True, env=os.environ | OFFLINE, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]" and "sunset" not in result.stderr
+
+
 def test_a_missing_package_costs_the_inputs_that_need_it_one_line(tmp_path):
     """lxml's HTML cleaner gone (as a pip 23.2 install of lxml 6 leaves it): pages fail, named,
     with the command that installs it; the feed and the article file go in. No traceback."""

@@ -97,7 +97,6 @@ def test_the_cli_names_a_slow_server_in_one_line(webserver, indexed_home, models
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert errors == [
-        f"briefing: error: {url}: the model server did not answer within 2 s "
-        "(BRIEFING_LLM_TIMEOUT)"
+        f"briefing: error: {url}: the model server did not answer within 2 s (BRIEFING_LLM_TIMEOUT)"
     ]
     assert "Traceback" not in result.stderr

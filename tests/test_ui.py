@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import free_port
@@ -83,6 +84,22 @@ def test_the_page_answers_with_a_citation(chat_url, page):
     expect(chat).to_contain_text("Syrian rebels capture Homs")
     expect(chat).to_contain_text("issued a joint statement")
     expect(chat).to_contain_text("Russia")
+
+
+@pytest.mark.slow
+def test_a_client_of_the_page_gets_the_checked_answer_and_its_citations(chat_url):
+    url, _ = chat_url
+    client = Client(url, verbose=False, analytics_enabled=False)
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/ask" in endpoints and not [e for e in endpoints if e.startswith("/respond")]
+    assert [p["label"] for p in endpoints["/ask"]["parameters"]] == ["Question", "Briefing"]
+    _, chat, answer = client.predict("Who issued the joint statement?", [], api_name="/ask")
+    assert set(answer) == {"question", "answer", "abstained", "citations", "timings", "model"}
+    assert not answer["abstained"] and "Russia" in answer["answer"] and "[1]" in answer["answer"]
+    first = answer["citations"][0]
+    assert first["n"] == 1 and first["article_id"] == "homs-falls"
+    assert first["title"] == "Syrian rebels capture Homs" and "joint statement" in first["passage"]
+    assert "Sources" in str(chat[-1]["content"])  # the page showed it with its sources
 
 
 @pytest.mark.slow
