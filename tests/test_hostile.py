@@ -489,8 +489,8 @@ def test_the_api_wants_the_login(chat_api):
 
 
 def last_reply(result) -> str:
-    """The text of the last message in /respond's (question box, chat) outputs."""
-    _, chat = result
+    """The text of the last message in /ask's (question box, chat, answer JSON) outputs."""
+    chat = result[1]
     content = chat[-1]["content"] if chat else ""
     if isinstance(content, list):  # Gradio 6 sends a message as parts
         content = "".join(part.get("text", "") for part in content)
@@ -514,7 +514,7 @@ def last_reply(result) -> str:
          "at-limit"],
 )  # fmt: skip
 def test_hostile_questions_through_the_api(api, question, expected):
-    reply = last_reply(api.predict(question, [], [], api_name="/respond"))
+    reply = last_reply(api.predict(question, [], api_name="/ask"))
     if expected:
         assert reply == f"Error: {expected}" or reply.startswith(f"Error: {expected}")
     else:

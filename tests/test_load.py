@@ -65,7 +65,7 @@ def session(url: str, n: int) -> list[tuple[str, str, float]]:
     for k in range(QUESTIONS):
         question = ASKED[(n + k) % len(ASKED)]
         started = time.perf_counter()
-        reply = last_reply(client.predict(question, [], api_name="/respond"))
+        reply = last_reply(client.predict(question, [], api_name="/ask"))
         asked.append((question, reply, time.perf_counter() - started))
     return asked
 
@@ -74,7 +74,7 @@ def test_many_sessions_at_once_all_get_answers(chat_server):
     from gradio_client import Client
 
     alone = Client(chat_server, verbose=False)
-    expected = {q: last_reply(alone.predict(q, [], api_name="/respond")) for q in ASKED}
+    expected = {q: last_reply(alone.predict(q, [], api_name="/ask")) for q in ASKED}
     assert all(reply and not reply.startswith("Error") for reply in expected.values())
 
     started = time.perf_counter()
