@@ -163,7 +163,12 @@ def test_every_package_the_code_imports_is_declared_in_pyproject():
     problems = []
     for folder, declared in (("bot", app), ("tests", app | test), ("scripts", app | test)):
         for module, where in imported_modules(REPO / folder).items():
-            if module in sys.stdlib_module_names or module in ("bot", "tests", "__future__"):
+            if module in sys.stdlib_module_names or module in (
+                "bot",
+                "tests",
+                "evals",
+                "__future__",
+            ):
                 continue
             # A module not installed here (say tomli on 3.11) is taken to share its name.
             names = {canonicalize_name(name) for name in owners.get(module, [module])}
