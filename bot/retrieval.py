@@ -1,4 +1,5 @@
-"""Find the passages a question needs: dense (MiniLM) and keyword (BM25) search, fused by rank."""
+"""Find the passages a question needs: dense (MiniLM) and keyword (BM25, bot.keywords) search,
+fused by rank."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import PrivateAttr
-from rank_bm25 import BM25Plus
 
 from bot.config import Settings
 from bot.dates import mentioned_dates, parse_day, relative_window
 from bot.store import Passage, Store
-from bot.words import tokens
 
 RRF_K = 60
 """Reciprocal rank fusion constant: the usual 60 keeps one list's top hit from dominating."""
@@ -23,7 +22,6 @@ class Retriever:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self._keyword_index: tuple | None = None
 
     def retrieve(
         self, question: str, k: int | None = None, as_of: dt.date | None = None
@@ -40,47 +38,26 @@ class Retriever:
         dense = self.store.search(question, n)
         if self.settings.retrieval == "dense":
             return _not_after(dense, as_of)[:k]
-        keyword = self._keyword_ranking(question)
-        rankings = [dense, keyword[:n], self._dated(question, keyword)[:n]]
+        rankings = [dense, self.keyword_search(question, n), self._dated(question, n)]
         window = relative_window(question, as_of) if as_of else None
         if window:  # the span's passages, by meaning and by words
             rankings += [[p for p in ranking if window.holds(p.published)] for ranking in rankings]
         return _not_after(fuse(rankings), as_of)[:k]
 
     def keyword_search(self, question: str, n: int) -> list[Passage]:
-        """BM25 over each passage with its article's title, source and date."""
-        return self._keyword_ranking(question)[:n]
+        """BM25 over each passage with its article's title, source and date (bot.keywords)."""
+        self.store.keywords.catch_up(self.store)
+        return self.store.keywords.search(question, n)
 
-    def _keyword_ranking(self, question: str) -> list[Passage]:
-        bm25, passages, words = self._index()
-        query = tokens(question)
-        if not passages or not query:
-            return []
-        # BM25+ keeps rare-in-a-tiny-index terms positive; it scores every passage, so only
-        # passages sharing a word with the question count as found.
-        scores = bm25.get_scores(query)
-        found = [i for i in range(len(passages)) if words[i].intersection(query)]
-        return [passages[i] for i in sorted(found, key=lambda i: -scores[i])]
-
-    def _dated(self, question: str, ranking: list[Passage]) -> list[Passage]:
+    def _dated(self, question: str, n: int) -> list[Passage]:
         """Passages published on a day the question names, in keyword order.
 
         A day written without a year ("October 1st") takes the year of the newest article.
         """
-        newest = max((p.published or "" for p in ranking), default="")
+        newest = self.store.keywords.newest_day() or ""
         year = int(newest[:4]) if newest[:4].isdigit() else None
-        days = {day.isoformat() for day in mentioned_dates(question, default_year=year)}
-        return [p for p in ranking if p.published and p.published[:10] in days]
-
-    def _index(self) -> tuple[BM25Plus | None, list[Passage], list[set[str]]]:
-        # Rebuilt only when the index changed: BM25 over a few thousand passages takes a moment.
-        version = self.store.version()
-        if self._keyword_index is None or self._keyword_index[0] != version:
-            passages = self.store.all_passages()
-            docs = [tokens(searchable_text(p)) for p in passages]
-            bm25 = BM25Plus(docs) if docs else None
-            self._keyword_index = (version, bm25, passages, [set(d) for d in docs])
-        return self._keyword_index[1:]
+        days = mentioned_dates(question, default_year=year)
+        return self.store.keywords.search(question, n, days=days) if days else []
 
 
 class BriefingRetriever(BaseRetriever):
@@ -128,22 +105,6 @@ def passage_document(passage: Passage) -> Document:
         "score": passage.score,
     }
     return Document(passage.text, id=f"{passage.article_id}:{passage.start}", metadata=metadata)
-
-
-def searchable_text(passage: Passage) -> str:
-    """Passage text plus its headline, source and date, the date also in words."""
-    return " ".join([passage.title, passage.source, date_words(passage.published), passage.text])
-
-
-def date_words(published: str | None) -> str:
-    """'2023-11-24' -> '2023-11-24 November 24 2023', so either way of writing it matches."""
-    if not published:
-        return ""
-    try:
-        day = dt.date.fromisoformat(published[:10])
-    except ValueError:
-        return published
-    return f"{published} {day.strftime('%B')} {day.day} {day.year}"
 
 
 def _not_after(passages: list[Passage], as_of: dt.date | None) -> list[Passage]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from uuid import uuid4
 
 from bot.articles import Article
@@ -13,24 +15,10 @@ from bot.chunking import passage_spans
 from bot.config import Settings
 from bot.embeddings import embed
 from bot.errors import BriefingError
+from bot.keywords import KeywordIndex
+from bot.passage import Passage, passage_from_record
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A stretch of one article's text, with where it sits in that text."""
-
-    article_id: str
-    title: str
-    source: str
-    published: str | None
-    url: str | None
-    text: str
-    start: int
-    end: int
-    score: float = 0.0
-    """Cosine similarity to the query (1 is identical), set by search."""
 
 
 @dataclass
@@ -125,6 +113,9 @@ class Store:
         self._generation = self.client.get_or_create_collection(
             f"{name}-generation", embedding_function=None
         )
+        self.keywords = KeywordIndex(keyword_index_path(settings, name))
+        """Keyword search over the same passages; caught up after each write here and before
+        each search (for writes by other processes)."""
 
     def version(self) -> tuple[int, str]:
         """Changes on every write to the index, by this process or any other sharing it (a
@@ -166,6 +157,7 @@ class Store:
             if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
                 self._flush(batch, on_article)
         self._flush(batch, on_article)
+        self.keywords.catch_up(self)
         return report
 
     def _plan(self, article: Article, story: str, report: IngestReport) -> _Write | None:
@@ -230,6 +222,7 @@ class Store:
         if ids:
             self.collection.delete(ids=ids)
             self._touch()
+            self.keywords.catch_up(self)
         return len(ids)
 
     def articles(self) -> list[dict]:
@@ -255,7 +248,7 @@ class Store:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            _passage(doc, meta, 1.0 - dist)
+            passage_from_record(doc, meta, 1.0 - dist)
             for doc, meta, dist in zip(
                 result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
             )
@@ -264,7 +257,16 @@ class Store:
     def all_passages(self) -> list[Passage]:
         data = self.collection.get(include=["documents", "metadatas"])
         pairs = zip(data["documents"], data["metadatas"], strict=True)
-        return [_passage(document, meta, 0.0) for document, meta in pairs]
+        return [passage_from_record(document, meta, 0.0) for document, meta in pairs]
+
+
+def keyword_index_path(settings: Settings, collection: str) -> Path:
+    """Where the collection's keyword index lives: in the data directory, beside the embedded
+    index, or (with a Chroma server) as this machine's copy, one per server."""
+    folder = settings.home / "keywords"
+    if settings.chroma_url:
+        folder = folder / re.sub(r"[^\w.-]+", "_", settings.chroma_url.split("://")[-1])
+    return folder / f"{collection}.sqlite3"
 
 
 GENERATION_ID = "generation"
@@ -308,17 +310,3 @@ def _metadata(passage: Passage, digest: str, article_text_hash: str) -> dict:
         "content_hash": digest,
         "text_hash": article_text_hash,
     }
-
-
-def _passage(document: str, meta: dict, score: float) -> Passage:
-    return Passage(
-        article_id=meta["article_id"],
-        title=meta["title"],
-        source=meta["source"],
-        published=meta["published"] or None,
-        url=meta["url"] or None,
-        text=document,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        score=round(score, 4),
-    )

@@ -1,6 +1,7 @@
 """Hybrid retrieval on the real index: BM25 and dense search fused by rank."""
 
-from bot.retrieval import Retriever, date_words, fuse
+from bot.keywords import date_words
+from bot.retrieval import Retriever, fuse
 from bot.store import Passage
 
 
@@ -42,6 +43,48 @@ def test_keyword_index_follows_ingest(make_settings, tmp_path):
     (tmp_path / "market.md").write_text("The market opened late on Monday.")
     ingest_paths([tmp_path], settings, store=store)
     assert [p.article_id for p in retriever.keyword_search("zeppelin", 5)] == ["zeppelin"]
+
+
+def test_keyword_search_reads_its_disk_index_without_scanning_the_store(make_settings, tmp_path):
+    """The keyword index is a file beside the passages: a new process searches it as it is,
+    reading nothing from the store but its write stamp."""
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    settings = make_settings()
+    (tmp_path / "zeppelin.md").write_text("A zeppelin landed in the square.")
+    ingest_paths([tmp_path], settings, store=Store(settings))
+    store = Store(settings)  # another process, later
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("the keyword search read the whole store")
+
+    store.collection.get = no_scan
+    assert [p.article_id for p in Retriever(store, settings).keyword_search("zeppelins", 5)] == [
+        "zeppelin"
+    ]  # the Porter stemmer: 'zeppelins' finds 'zeppelin'
+
+
+def test_the_keyword_index_catches_up_after_an_interrupted_write(
+    make_settings, tmp_path, monkeypatch
+):
+    """Killed between writing the passages and indexing their words, or a lost index file:
+    the next search takes over what the store holds and the index does not."""
+    from bot.ingest import ingest_paths
+    from bot.keywords import KeywordIndex
+    from bot.store import Store
+
+    settings = make_settings()
+    (tmp_path / "zeppelin.md").write_text("A zeppelin landed in the square.")
+    ingest_paths([tmp_path], settings, store=Store(settings))
+    Store(settings).keywords.path.unlink()  # the index file lost
+    (tmp_path / "market.md").write_text("The market opened late on Monday.")
+    with monkeypatch.context() as patch:
+        patch.setattr(KeywordIndex, "catch_up", lambda self, store: None)  # killed before it
+        ingest_paths([tmp_path], settings, store=Store(settings))
+    retriever = Retriever(Store(settings), settings)
+    found = retriever.keyword_search("zeppelin market", 5)
+    assert sorted(p.article_id for p in found) == ["market", "zeppelin"]
 
 
 def test_named_days_are_found_in_every_common_spelling():

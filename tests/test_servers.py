@@ -4,10 +4,7 @@ and bot processes that share it and see each other's writes on the next question
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,39 +12,21 @@ import pytest
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.store import Store
 from tests.conftest import MODELS_DIR, free_port
+from tests.loopback import LoopbackServer
 from tests.test_cli import briefing
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
 
-class ChromaServer:
+class ChromaServer(LoopbackServer):
     """`chroma run` on 127.0.0.1 at a free port, over a data folder that outlives it."""
 
     def __init__(self, folder: Path):
-        self.folder, self.port = folder, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+        def command(port: int) -> list[str]:
+            args = [str(CHROMA), "run", "--path", str(folder / "data")]
+            return args + ["--host", "127.0.0.1", "--port", str(port)]
 
-    def start(self, seconds: float = 120) -> None:
-        args = [str(CHROMA), "run", "--path", str(self.folder / "data")]
-        args += ["--host", "127.0.0.1", "--port", str(self.port)]
-        with (self.folder / "chroma.log").open("a") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, (self.folder / "chroma.log").read_text()
-            try:
-                urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"chroma not up after {seconds} s")
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to flush or close anything."""
-        if self.process:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        super().__init__(command, folder / "chroma.log", health="/api/v2/heartbeat")
 
 
 @pytest.fixture
@@ -94,13 +73,14 @@ def story(folder: Path, name: str, body: str) -> Path:
 
 
 def test_a_bot_process_sees_another_ones_writes_on_the_next_question(chroma, tmp_path):
-    """This process answers (as a chat page would); a second process adds, replaces (with the
-    same passage count, which a count-keyed keyword index missed) and removes an article."""
+    """This process answers (as a chat page would); a second process, on another machine (its
+    own data directory), adds, replaces (with the same passage count, which a count-keyed
+    keyword index missed) and removes an article."""
     from bot.retrieval import Retriever
 
     env = {"BRIEFING_CHROMA_URL": chroma.url}
     home, desk = tmp_path / "home", tmp_path / "desk"
-    settings = on_server(home, chroma)
+    settings = on_server(tmp_path / "reader", chroma)
     story(desk, "ferry", "The night ferry to Vell sailed on time.")
     assert briefing("ingest", str(desk), home=home, extra_env=env).returncode == 0
     retriever = Retriever(Store(settings), settings)

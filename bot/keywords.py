@@ -1,0 +1,168 @@
+"""Keyword search that lives on disk beside the passages: a SQLite FTS5 index, ranked by BM25.
+
+Every process (the chat page, `sync --watch`, more bot processes) reads the same file, so no
+process holds the corpus in memory and none goes stale: before a search the index compares the
+store's write stamp (`Store.version()`) with the one it last caught up to, and when they differ
+it takes over exactly the passages added and removed since, whoever wrote them. With a Chroma
+server the file is this machine's cache of the server's passages, kept in step the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.passage import Passage, passage_from_record
+from bot.words import STOPWORDS
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS passage (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL, title TEXT,
+    source TEXT, published TEXT, url TEXT, start INTEGER, end INTEGER, text TEXT, heading TEXT);
+CREATE INDEX IF NOT EXISTS passage_published ON passage (published);
+-- The Porter stemmer makes 'countries' find 'country'; `words` is the passage's searchable text.
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_words USING fts5(
+    heading, text, content='passage', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS passage_added AFTER INSERT ON passage BEGIN
+    INSERT INTO passage_words (rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passage_removed AFTER DELETE ON passage BEGIN
+    INSERT INTO passage_words (passage_words, rowid, heading, text)
+        VALUES ('delete', old.rowid, old.heading, old.text);
+END;
+CREATE TABLE IF NOT EXISTS stamp (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+_COLUMNS = "p.article_id, p.title, p.source, p.published, p.url, p.text, p.start, p.end"
+_FETCH_BATCH = 1000
+"""Passages read from Chroma per call while catching up."""
+
+
+class KeywordIndex:
+    """BM25 search over each passage's text with its article's title, source and date."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        # A connection per use: cheap, and safe from the page's worker threads.
+        with closing(sqlite3.connect(self.path, timeout=60)) as db:
+            with db:  # one transaction, committed on success
+                yield db
+
+    def search(self, question: str, n: int, days: Iterable[dt.date] | None = None) -> list[Passage]:
+        """The n passages sharing the most (rare) words with the question, best first;
+        with `days`, only passages of articles published on one of those days."""
+        terms = query_terms(question)
+        if not terms or n <= 0:
+            return []
+        match = " OR ".join(f'"{term}"' for term in terms)
+        where, params = "passage_words MATCH ?", [match]
+        if days is not None:
+            wanted = sorted({day.isoformat() for day in days})
+            if not wanted:
+                return []
+            where += f" AND substr(p.published, 1, 10) IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        sql = (
+            f"SELECT {_COLUMNS} FROM passage_words JOIN passage p ON p.rowid = passage_words.rowid"
+            f" WHERE {where} ORDER BY bm25(passage_words) LIMIT ?"
+        )
+        with self._connection() as db:
+            rows = db.execute(sql, [*params, n]).fetchall()
+        return [_passage(row) for row in rows]
+
+    def newest_day(self) -> str | None:
+        """Publication day of the newest indexed article ('2023-11-24'), if any has one."""
+        with self._connection() as db:
+            (newest,) = db.execute(
+                "SELECT max(published) FROM passage WHERE published != ''"
+            ).fetchone()
+        return newest[:10] if newest else None
+
+    def catch_up(self, store: Store) -> None:
+        """Take over every write to the store since the last catch-up (by any process)."""
+        stamp = json.dumps(store.version())
+        with self._connection() as db:
+            if _stamp(db) == stamp:
+                return
+            db.execute("BEGIN IMMEDIATE")  # one process catches up at a time; others wait
+            if _stamp(db) == stamp:
+                return
+            present = set(store.collection.get(include=[])["ids"])
+            indexed = {pid for (pid,) in db.execute("SELECT id FROM passage")}
+            db.executemany("DELETE FROM passage WHERE id = ?", [(i,) for i in indexed - present])
+            missing = sorted(present - indexed)
+            for at in range(0, len(missing), _FETCH_BATCH):
+                db.executemany(
+                    "INSERT OR REPLACE INTO passage VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _rows(store, missing[at : at + _FETCH_BATCH]),
+                )
+            db.execute("INSERT OR REPLACE INTO stamp VALUES ('version', ?)", (stamp,))
+
+
+def query_terms(question: str) -> list[str]:
+    """The question's content words, lower-cased, each once; '1st' -> '1' to match dates."""
+    words = re.findall(r"\w+", question.lower())
+    terms = [re.sub(r"^(\d+)(?:st|nd|rd|th)$", r"\1", w) for w in words]
+    kept = [t for t in terms if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+    return list(dict.fromkeys(kept))
+
+
+def heading_text(passage: Passage) -> str:
+    """The passage's headline, source and date, the date also in words."""
+    return " ".join([passage.title, passage.source, date_words(passage.published)])
+
+
+def date_words(published: str | None) -> str:
+    """'2023-11-24' -> '2023-11-24 November 24 2023', so either way of writing it matches."""
+    if not published:
+        return ""
+    try:
+        day = dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return published
+    return f"{published} {day.strftime('%B')} {day.day} {day.year}"
+
+
+def _stamp(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT value FROM stamp WHERE key = 'version'").fetchone()
+    return row[0] if row else None
+
+
+def _rows(store: Store, ids: list[str]) -> list[tuple]:
+    data = store.collection.get(ids=ids, include=["documents", "metadatas"])
+    rows = []
+    for pid, document, meta in zip(data["ids"], data["documents"], data["metadatas"], strict=True):
+        p = passage_from_record(document, meta, 0.0)
+        fields = (p.article_id, p.title, p.source, p.published or "", p.url or "", p.start, p.end)
+        rows.append((pid, *fields, p.text, heading_text(p)))
+    return rows
+
+
+def _passage(row: tuple) -> Passage:
+    article_id, title, source, published, url, text, start, end = row
+    return Passage(
+        article_id=article_id,
+        title=title,
+        source=source,
+        published=published or None,
+        url=url or None,
+        text=text,
+        start=int(start),
+        end=int(end),
+    )
