@@ -20,6 +20,7 @@ from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
 from bot.judge import Judge, judge_for
+from bot.keywords import date_words
 from bot.limits import clean_question, fit, prompt_budget, token_counter
 from bot.llm import load_chat_model, model_name, server_errors
 from bot.prompts import (
@@ -158,8 +159,9 @@ def by_article(passages: list[Passage]) -> list[Passage]:
 
 
 def evidence_text(passage: Passage) -> str:
-    """What a cited sentence may draw on: the passage with its headline, source and date."""
-    meta = " ".join(x for x in (passage.title, passage.source, passage.published) if x)
+    """What a cited sentence may draw on: the passage with its headline, source and date (also
+    in words: the model reads 2023-10-06 and may write "October 6")."""
+    meta = " ".join(x for x in (passage.title, passage.source, date_words(passage.published)) if x)
     return f"{meta}\n{passage.text}"
 
 

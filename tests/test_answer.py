@@ -264,3 +264,16 @@ def test_a_question_counting_from_today_is_told_the_day_and_asked_for_the_date(
     assert answer.retrieved  # the article of that week is found, not hidden as "later"
     later = briefer.ask("What did the rebels capture this week?", as_of=dt.date(2024, 12, 1))
     assert later.abstained  # asked before the article existed: nothing to answer from
+
+
+def test_a_sentence_may_give_the_articles_date_in_words():
+    """The model reads "(TechCrunch, 2023-10-06)" above a passage and writes "October 6": the
+    date is no name the passages lack, so the sentence stands, cited."""
+    from bot.answer import evidence_text
+    from bot.citations import check_sentences
+
+    text = "The central bank raised its main rate by half a point."
+    passage = Passage("rates", "Rates up", "TechCrunch", "2023-10-06", None, text, 0, len(text))
+    reply = "On October 6, TechCrunch reported that the central bank raised its rate [1]."
+    [sentence] = check_sentences(reply, [evidence_text(passage)])
+    assert sentence.passages == (0,)
