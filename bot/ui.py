@@ -3,6 +3,7 @@ whole article beside the chat; adding files, feeds and URLs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.errors import BriefingError, QuestionError
 from bot.ingest import ingest_inputs
 from bot.limits import clean_question
+from bot.periods import Period, parse_when
 from bot.sources import SUPPORTED_SUFFIXES, is_url
 from bot.store import Store
 from bot.sync import sync
@@ -125,11 +127,20 @@ def brief_request_in(message: str) -> tuple[str, str | None, str | None] | None:
     if not match:
         return None
     rest, since, until = match.group("rest"), None, None
-    if found := _UNTIL.search(rest):
+    if (found := _UNTIL.search(rest)) and is_date(found.group("until")):
         rest, until = rest[: found.start()], found.group("until")
-    if found := _SINCE.search(rest) or _SPAN.search(rest):
+    if (found := _SINCE.search(rest) or _SPAN.search(rest)) and is_date(found.group("since")):
         rest, since = rest[: found.start()], found.group("since")
     return rest.strip(), since, until
+
+
+def is_date(text: str) -> bool:
+    """Is it a date? "brief me on aid from Qatar" is a topic, not a period from "Qatar"."""
+    try:
+        parse_when(text, dt.date.today())
+    except QuestionError:
+        return False
+    return True
 
 
 def render_source(store: Store, key: str) -> str:
@@ -184,12 +195,36 @@ CITE_CSS = """<style>
 def article_listing(briefer: Briefer) -> tuple[list[list], gr.Dropdown]:
     """The article table and the remove menu, from one read of the index."""
     rows = briefer.store.articles()
-    table = [
+    menu = [(f"{r['title']} ({r['article_id']})", r["article_id"]) for r in rows]
+    return table_rows(rows), gr.Dropdown(choices=menu, value=None)
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    return [
         [r["published"] or "", r["title"], r["source"] or "", r["article_id"], r["passages"]]
         for r in rows
     ]
-    menu = [(f"{r['title']} ({r['article_id']})", r["article_id"]) for r in rows]
-    return table, gr.Dropdown(choices=menu, value=None)
+
+
+def filtered_articles(store: Store, source: str | None, since: str | None) -> list[list]:
+    """The article table limited to one source and to articles published since a date
+    (in words too); an unreadable date filters nothing and says so."""
+    rows = store.articles()
+    if source:
+        rows = [r for r in rows if (r["source"] or "") == source]
+    if since and since.strip():
+        try:
+            day = parse_when(since, dt.date.today())
+        except QuestionError as err:
+            gr.Warning(str(err))
+            return table_rows(rows)
+        rows = [r for r in rows if Period(day, None).holds(r["published"])]
+    return table_rows(rows)
+
+
+def source_choices(store: Store) -> gr.Dropdown:
+    sources = sorted({r["source"] for r in store.articles() if r["source"]})
+    return gr.Dropdown(choices=["", *sources], value="")
 
 
 def problems_text(failures: list[str], warnings: list[str]) -> str:
@@ -266,6 +301,15 @@ def build_app(briefer: Briefer) -> gr.Blocks:
                 interactive=False,
                 elem_id="articles",
             )
+            with gr.Row():
+                source_filter = gr.Dropdown(
+                    label="Only this source", choices=[""], value="", scale=4,
+                    elem_id="filter-source",
+                )  # fmt: skip
+                since_filter = gr.Textbox(
+                    label="Published since", placeholder="2024-12-01, last week", scale=4,
+                    elem_id="filter-since",
+                )  # fmt: skip
             with gr.Row():
                 doomed = gr.Dropdown(
                     label="Remove an article",
@@ -401,10 +445,20 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             lambda key: render_source(briefer.store, key),
             [cite_key_box],
             [source_view],
-            api_name=False,
+            api_visibility="private",
             queue=False,
         ).then(None, None, None, js=SCROLL_TO_CITED_JS)
         app.load(None, None, None, js=CITE_CLICKS_JS)
+        gr.on(
+            [source_filter.change, since_filter.submit],
+            lambda source, since: filtered_articles(briefer.store, source, since),
+            [source_filter, since_filter],
+            [table],
+            api_visibility="private",
+        )
+        app.load(
+            lambda: source_choices(briefer.store), None, [source_filter], api_visibility="private"
+        )
         add.click(add_files, [uploads], [status, table, doomed])
         gr.on([feed_url.submit, add_url.click], add_feed, [feed_url], [status, table, doomed])
         remove.click(remove_article, [doomed], [status, table, doomed])

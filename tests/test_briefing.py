@@ -9,12 +9,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from bot.answer import Briefer
 from bot.briefing import (
+    Briefing,
     BriefingWriter,
     BriefRequest,
     Memory,
@@ -198,20 +200,21 @@ def test_only_articles_in_the_period_are_gathered(tiny_writer):
     assert ferry and {p.article_id for p in ferry} == {"ferry-vote"}
 
 
-def test_points_stream_one_at_a_time_through_the_model_gate(tiny_writer):
-    gate = tiny_writer.briefer.gate
-    held = []
-    for event in tiny_writer.stream(BriefRequest("Syria", max_points=2, as_of=SUNDAY)):
-        free = gate.acquire(blocking=False)  # another caller cannot get at the model meanwhile
-        if free:
-            gate.release()
-        held.append((type(event).__name__, free))
-    assert held[-1][0] == "Briefing"
-    assert all(not free for _, free in held[:-1])
-    briefing = event
-    assert len(briefing.points) <= 2 and briefing.order == "newest-first"
-    for point in briefing.points:  # whatever the weak model wrote, what stands is cited
+def test_a_briefing_waits_for_the_model_gate_and_streams_cited_points(tiny_writer):
+    events: list = []
+    request = BriefRequest("Syria", max_points=2, as_of=SUNDAY)
+    worker = threading.Thread(target=lambda: events.extend(tiny_writer.stream(request)))
+    with tiny_writer.briefer.gate:  # an answer is using the model
+        worker.start()
+        worker.join(timeout=3)
+        assert worker.is_alive() and events == []  # the briefing waits its turn
+    worker.join(timeout=300)
+    *points, briefing = events
+    assert isinstance(briefing, Briefing) and briefing.points == points
+    assert len(points) <= 2 and briefing.order == "newest-first"
+    for point in points:  # whatever the weak model wrote, what stands is cited and dated
         assert re.search(r"\[\d+\]", point.text) and point.citations
+        assert point.date == max(c.published for c in point.citations)
 
 
 def test_a_bad_topic_or_point_count_fails_before_the_model(tiny_writer):

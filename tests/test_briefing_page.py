@@ -23,6 +23,7 @@ from tests.test_hostile import HOSTILE_ARTICLES, write_hostile_corpus
             "brief me on Syria from 2024-12-01 until 2024-12-07",
             ("Syria", "2024-12-01", "2024-12-07"),
         ),
+        ("brief me on aid from Qatar", ("aid from Qatar", None, None)),
         ("Who issued the joint statement?", None),
         ("Can you brief me on Syria?", None),  # a question about briefing, answered as one
     ],
@@ -76,3 +77,21 @@ def test_the_source_viewer_shows_hostile_articles_as_text_with_the_span_marked(
         assert html.unescape(marked) == passage.text
     assert "no longer in the index" in render_source(store, "gone:0:5")
     assert "Click a numbered citation" in render_source(store, "not a key")
+
+
+def test_the_article_list_filters_by_source_and_date(make_settings):
+    from bot.config import SAMPLE_CORPUS
+    from bot.ui import filtered_articles
+    from tests.test_briefing import BRIEFING_DATA
+
+    settings = make_settings()
+    store = Store(settings)
+    ingest_paths([SAMPLE_CORPUS, BRIEFING_DATA], settings, store=store)
+
+    def ids(source, since):
+        return [row[3] for row in filtered_articles(store, source, since)]
+
+    assert ids("", "") == ["ferry-vote", "homs-falls", "homs-wire"]  # oldest first, dated
+    assert ids("Harbour Wire", "") == ["homs-wire"]
+    assert ids("", "2024-12-07") == ["homs-falls", "homs-wire"]
+    assert ids("New York Post", "2024-12-08") == []
