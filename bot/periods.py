@@ -11,6 +11,7 @@ from bot.dates import WEEKDAYS, parse_day, relative_window
 from bot.errors import QuestionError
 
 _LEAD = re.compile(r"^\s*(?:since|from|after|until|till|to|before|by|on)\s+", re.IGNORECASE)
+_WEEKDAY = re.compile(rf"^(last\s+)?({'|'.join(WEEKDAYS)})$", re.IGNORECASE)
 _SINGLE_DAYS = ("today", "tonight", "yesterday", *WEEKDAYS)
 """Phrases that name one day: dateparser gives that day; relative_window widens them by a day
 either side for retrieval, which is wrong for a period's edge."""
@@ -23,6 +24,11 @@ def parse_when(text: str, as_of: dt.date, end: bool = False) -> dt.date:
     phrase = _LEAD.sub("", text.strip()).strip()
     if day := parse_day(phrase):
         return day
+    if weekday := _WEEKDAY.match(
+        phrase
+    ):  # as the ask path reads it: on a Sunday, "Sunday" is today
+        back = (as_of.weekday() - WEEKDAYS.index(weekday.group(2).lower())) % 7
+        return as_of - dt.timedelta(days=back or (7 if weekday.group(1) else 0))
     window = relative_window(phrase, as_of)
     if window and not any(w in window.phrase.lower() for w in _SINGLE_DAYS) and "ago" not in phrase:
         return window.end if end else window.start

@@ -63,7 +63,7 @@ def with_markers(escaped: str, citations: list[dict]) -> str:
 
     def marker(match: re.Match) -> str:
         c = by_n.get(int(match.group(1)))
-        return cite_marker(c) if c else f"[{match.group(1)}]"
+        return cite_marker(c) if c else match.group(0)
 
     return re.sub(r"\\\[(\d+)\\\]", marker, escaped)
 

@@ -55,6 +55,8 @@ def passage(article_id: str, text: str, start: int = 0, published: str = "2024-1
     [
         ("Friday", False, "2024-12-06"),
         ("since Friday", False, "2024-12-06"),
+        ("Sunday", False, "2024-12-08"),  # asked on a Sunday: today
+        ("last Sunday", False, "2024-12-01"),
         ("2024-12-01", False, "2024-12-01"),
         ("December 6", False, "2024-12-06"),
         ("yesterday", False, "2024-12-07"),
@@ -289,7 +291,7 @@ def test_briefing_items_are_read_beside_questions_and_scored(tmp_path):
     assert [q.id for q in load_questions(mixed)] == ["q1"]
     assert len(load_briefing_items(mixed)) == len(items)
 
-    statement = f"{STATEMENT} calling for a political solution."
+    statement = f"{STATEMENT} calling for a political solution"
     briefing = {
         "empty": False,
         "points": [
