@@ -50,11 +50,15 @@ def cite_key(citation: dict) -> str:
     return f"{quote(citation['article_id'], safe='')}:{citation['start']}:{citation['end']}"
 
 
+CITE_TITLE = "Open the source: "
+
+
 def cite_marker(citation: dict) -> str:
-    """[n] as an element the page's click handler opens the source from (no href: the only
-    links in the chat are articles' own http(s) URLs)."""
-    key = html.escape(cite_key(citation), quote=True)
-    return f'<span class="cite" data-cite="{key}" title="Open the source">[{citation["n"]}]</span>'
+    """[n] as an element the page's click handler opens the source from. No href (the only
+    links in the chat are articles' own http(s) URLs) and no data-* attribute (the chat's
+    sanitizer drops them): the key rides in the title, which a hover also shows."""
+    key = html.escape(CITE_TITLE + cite_key(citation), quote=True)
+    return f'<span class="cite" title="{key}">[{citation["n"]}]</span>'
 
 
 def with_markers(escaped: str, citations: list[dict]) -> str:
@@ -172,19 +176,27 @@ def render_source(store: Store, key: str) -> str:
 
 CITE_CLICKS_JS = """() => {
   document.addEventListener('click', (event) => {
-    const marker = event.target.closest('[data-cite]');
+    const marker = event.target.closest('.cite[title^="Open the source: "]');
     if (!marker) return;
     event.preventDefault();
+    const key = marker.title.slice('Open the source: '.length);
     const box = document.querySelector('#cite-key textarea');
-    box.value = marker.dataset.cite;
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    setTimeout(() => document.querySelector('#cite-open').click(), 50);
+    const shown = document.querySelector('#cited-span');
+    if (box.value !== key) {
+      shown?.classList.add('stale');  // the viewer is about to show another article
+      box.value = key;
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+      setTimeout(() => document.querySelector('#cite-open').click(), 50);
+    }
+    let tries = 0;  // scroll the span into view once the viewer shows it
+    const scroll = setInterval(() => {
+      const span = document.querySelector('#cited-span:not(.stale)');
+      if (span) span.scrollIntoView({block: 'center'});
+      if (span || ++tries > 100) clearInterval(scroll);
+    }, 100);
   }, true);
 }"""
 """One click handler for every [n], in answers and briefings, present and future."""
-SCROLL_TO_CITED_JS = (
-    "() => document.querySelector('#cited-span')?.scrollIntoView({block: 'center'})"
-)
 CITE_CSS = """<style>
 .cite { color: var(--link-text-color, #2563eb); cursor: pointer; text-decoration: underline; }
 #source-view mark { background: #fde68a; }
@@ -447,7 +459,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             [source_view],
             api_visibility="private",
             queue=False,
-        ).then(None, None, None, js=SCROLL_TO_CITED_JS)
+        )
         app.load(None, None, None, js=CITE_CLICKS_JS)
         gr.on(
             [source_filter.change, since_filter.submit],
