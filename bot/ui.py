@@ -453,8 +453,19 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             concurrency_id="model",
             concurrency_limit=1,
         )
+
+        def open_source(key: str) -> str:
+            return render_source(briefer.store, key)
+
+        def filter_articles(source: str | None, since: str | None) -> list[list]:
+            return filtered_articles(briefer.store, source, since)
+
+        def list_sources() -> gr.Dropdown:
+            return source_choices(briefer.store)
+
+        # Named functions, not lambdas: "/lambda" stays the article listing API clients call.
         cite_open.click(
-            lambda key: render_source(briefer.store, key),
+            open_source,
             [cite_key_box],
             [source_view],
             api_visibility="private",
@@ -463,14 +474,12 @@ def build_app(briefer: Briefer) -> gr.Blocks:
         app.load(None, None, None, js=CITE_CLICKS_JS)
         gr.on(
             [source_filter.change, since_filter.submit],
-            lambda source, since: filtered_articles(briefer.store, source, since),
+            filter_articles,
             [source_filter, since_filter],
             [table],
             api_visibility="private",
         )
-        app.load(
-            lambda: source_choices(briefer.store), None, [source_filter], api_visibility="private"
-        )
+        app.load(list_sources, None, [source_filter], api_visibility="private")
         add.click(add_files, [uploads], [status, table, doomed])
         gr.on([feed_url.submit, add_url.click], add_feed, [feed_url], [status, table, doomed])
         remove.click(remove_article, [doomed], [status, table, doomed])
