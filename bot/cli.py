@@ -330,7 +330,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(summary, indent=2))
     if args.retrieval_only:
         return 0
-    print(f"wrote {args.out}/results.jsonl, summary.json, report.md")
+    written = ["results.jsonl", "summary.json"] + (["report.md"] if summary["questions"] else [])
+    written += ["briefings.jsonl"] if "briefings" in summary else []
+    print(f"wrote {args.out}/{', '.join(written)}")
     if args.baseline:
         failures = gate_failures(summary, json.loads(args.baseline.read_text()), args.margin)
         for failure in failures:
