@@ -1,4 +1,4 @@
-"""The `briefing` command: ingest, sync, remove, list, ask, chat, eval, bench.
+"""The `briefing` command: ingest, sync, remove, list, ask, brief, chat, eval, bench.
 
 Thin: the work is in bot.*
 """
@@ -98,6 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer JSON only")
     ask.add_argument("--as-of", type=as_of_date, metavar="DATE", help=AS_OF_HELP)
     ask.set_defaults(handler=cmd_ask)
+
+    brief = commands.add_parser(
+        "brief",
+        help="a dated, cited digest of what the articles say about a topic",
+        description="Group what the articles published in the period say about TOPIC into a "
+        "handful of points, newest first, each cited and dated by its newest article. Dates "
+        "may be words, counted back from the as-of day: 'Friday', 'last week', '3 days ago'.",
+    )
+    brief.add_argument("topic", metavar="TOPIC", help="what to brief on, e.g. Syria")
+    brief.add_argument("--since", metavar="DATE", help="first publication day (e.g. Friday)")
+    brief.add_argument("--until", metavar="DATE", help="last publication day")
+    brief.add_argument(
+        "--max-points", type=int, default=5, metavar="N", help="at most N points (5)"
+    )
+    brief.add_argument(
+        "--new", action="store_true",
+        help="only articles indexed (or changed) since your previous briefing on this topic",
+    )  # fmt: skip
+    brief.add_argument("--json", action="store_true", help="print the briefing JSON only")
+    brief.add_argument("--as-of", type=as_of_date, metavar="DATE", help=AS_OF_HELP)
+    brief.set_defaults(handler=cmd_brief)
 
     chat = commands.add_parser("chat", help="serve the chat page in the browser")
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -245,6 +266,42 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answer import Briefer
+    from bot.briefing import Briefing, BriefingWriter, BriefRequest, clean_topic
+    from bot.periods import Period
+
+    as_of = settings.as_of or dt.date.today()
+    clean_topic(args.topic, settings.max_question_chars)  # before the model loads
+    Period.of(args.since, args.until, as_of)
+    request = BriefRequest(args.topic, args.since, args.until, args.max_points, args.new, as_of)
+    writer = BriefingWriter(Briefer(settings))
+    for event in writer.stream(request):
+        if isinstance(event, Briefing):
+            briefing = event
+        elif not args.json:
+            print(f"- {event.date or 'undated'}: {event.text}", flush=True)
+    writer.remember(args.topic)
+    if args.json:
+        print(json.dumps(briefing.to_dict(), ensure_ascii=False, indent=2))
+    elif briefing.empty:
+        print(briefing.message)
+    else:
+        print_sources(briefing)
+    return 0
+
+
+def print_sources(briefing) -> None:
+    """The numbered sources under the points, and how they are ordered."""
+    seen = {c.n: c for point in briefing.points for c in point.citations}
+    print(f"\n(points newest first, dated by their newest article; as of {briefing.as_of})")
+    for n in sorted(seen):
+        c = seen[n]
+        meta = ", ".join(x for x in (c.source, c.published) if x)
+        print(f"\n[{n}] {c.title}" + (f" ({meta})" if meta else ""))
+        print(f'    "{c.passage}"')
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.access import check_bind, parse_logins
     from bot.ingest import ingest_paths
@@ -273,7 +330,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(summary, indent=2))
     if args.retrieval_only:
         return 0
-    print(f"wrote {args.out}/results.jsonl, summary.json, report.md")
+    written = ["results.jsonl", "summary.json"] + (["report.md"] if summary["questions"] else [])
+    written += ["briefings.jsonl"] if "briefings" in summary else []
+    print(f"wrote {args.out}/{', '.join(written)}")
     if args.baseline:
         failures = gate_failures(summary, json.loads(args.baseline.read_text()), args.margin)
         for failure in failures:

@@ -18,6 +18,8 @@ Metrics (also in the README):
 - recall_at_k: share of a question's `source_ids` found among all retrieved passages (the k the
   model saw), and mrr: mean of 1/rank of the first retrieved passage from a gold article.
 - latency: p50 and p95 of first_token_s and total_s over all questions.
+Briefing items (`"kind": "briefing"`) are run as briefings and scored by bot.briefing_eval
+(coverage, citation precision, length), under "briefings" in summary.json.
 """
 
 from __future__ import annotations
@@ -60,9 +62,7 @@ class Question:
 
     @property
     def split(self) -> str:
-        """dev or test, by a fixed rule on the id: tune on dev, report test."""
-        digest = int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
-        return "dev" if digest % 2 == 0 else "test"
+        return split_of(self.id)
 
     @property
     def yes_no(self) -> str | None:
@@ -81,8 +81,15 @@ class Question:
         return "yes/no" if self.yes_no else "fact"
 
 
-def load_questions(path: Path) -> list[Question]:
-    """Read a question set (GUIDE format); a bad line raises an error naming it."""
+def split_of(item_id: str) -> str:
+    """dev or test, by a fixed rule on the id: tune on dev, report test."""
+    digest = int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16)
+    return "dev" if digest % 2 == 0 else "test"
+
+
+def load_questions(path: Path, allow_empty: bool = False) -> list[Question]:
+    """Read a question set (GUIDE format); a bad line raises an error naming it. Briefing
+    items are skipped (bot.briefing_eval reads them)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -93,6 +100,8 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             data = json.loads(line)
+            if data.get("kind") == "briefing":
+                continue
             questions.append(
                 Question(
                     id=str(data["id"]),
@@ -108,7 +117,7 @@ def load_questions(path: Path) -> list[Question]:
             )
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise BriefingError(f"{path}:{number}: not a valid question ({err})") from err
-    if not questions:
+    if not questions and not allow_empty:
         raise BriefingError(f"{path}: no questions")
     return questions
 
@@ -268,7 +277,14 @@ def run_eval(
 
     With retrieval_only, no model is loaded and only recall@k and MRR are returned.
     """
-    questions = [q for q in load_questions(questions_path) if split in ("all", q.split)][:limit]
+    from bot.briefing_eval import load_briefing_items
+
+    questions = [q for q in load_questions(questions_path, allow_empty=True)]
+    questions = [q for q in questions if split in ("all", q.split)][:limit]
+    items = [i for i in load_briefing_items(questions_path) if split in ("all", split_of(i.id))]
+    items = items[:limit] if pipeline == "ours" else []  # the stock recipe writes no briefings
+    if not questions and not items:
+        raise BriefingError(f"{questions_path}: no questions")
     load_model = not retrieval_only or (settings.rerank and pipeline == "ours")
     bot = build_pipeline(pipeline, corpus, settings, load_model=load_model)
     if retrieval_only:
@@ -304,8 +320,20 @@ def run_eval(
         "model": model_name(settings),
         "split": split,
     }
+    if items:
+        summary["briefings"] = briefing_summary(items, bot, out)
     write_outputs(out, rows, summary)
     return summary
+
+
+def briefing_summary(items: list, bot: Briefer, out: Path) -> dict:
+    """Run the briefing items with the same loaded model, write briefings.jsonl."""
+    from bot.briefing import BriefingWriter
+    from bot.briefing_eval import run_briefings, summarise_briefings, write_briefing_rows
+
+    rows = run_briefings(items, BriefingWriter(bot))
+    write_briefing_rows(out, rows)
+    return summarise_briefings(rows)
 
 
 def answer_json(bot, question: Question) -> dict:
@@ -342,7 +370,8 @@ def write_outputs(out: Path, rows: list[dict], summary: dict) -> None:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_report(out, rows, summary)
+    if rows:  # a set of briefing items only has no question report
+        write_report(out, rows, summary)
 
 
 def gate_failures(summary: dict, baseline: dict, margin: float) -> list[str]:

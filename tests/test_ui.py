@@ -137,3 +137,78 @@ def test_a_feed_url_can_be_added_and_an_article_removed_from_the_page(chat_url, 
     expect(page.locator("#status")).to_contain_text("Removed", timeout=60_000)
     expect(table).not_to_contain_text("Council votes to keep the night ferry running")
     expect(table).to_contain_text("Fenwick library extends weekend hours")
+
+
+SAMPLE_TEXT = (
+    (Path(__file__).resolve().parent.parent / "corpus" / "homs-falls.md")
+    .read_text()
+    .split("---", 2)[2]
+    .lstrip("\n")
+)
+
+
+def open_citation_and_check_the_highlight(page, marker) -> None:
+    """Click a [n] and see its article beside the chat, exactly the cited span highlighted."""
+    from urllib.parse import unquote
+
+    title = marker.get_attribute("title")
+    assert title.startswith("Open the source: ")
+    article_id, start, end = title.removeprefix("Open the source: ").rsplit(":", 2)
+    assert unquote(article_id) == "homs-falls"
+    marker.click()
+    view = page.locator("#source-view")
+    expect(view).to_contain_text("Syrian rebels capture Homs", timeout=30_000)
+    expect(view).to_contain_text("New York Post")
+    expect(view).to_contain_text("2024-12-07")
+    cited = SAMPLE_TEXT[int(start) : int(end)]
+    mark = view.locator("mark")
+    expect(mark).to_have_text(cited, timeout=30_000)  # the new span, once shown
+    expect(mark).to_have_count(1)
+    assert mark.inner_text() == cited  # exactly the span, to the character
+    expect(mark).to_be_in_viewport(timeout=10_000)  # scrolled into view
+
+
+@pytest.mark.slow
+def test_the_page_briefs_and_a_citation_opens_the_article_with_the_passage_highlighted(
+    chat_url, page
+):
+    url, _ = chat_url
+    page.goto(url, timeout=60_000)
+    page.locator("#brief-topic textarea").fill("Syria")
+    page.locator("#brief").click()
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("Briefing: Syria", timeout=60_000)
+    expect(chat).to_contain_text("Sources", timeout=300_000)
+    expect(chat).not_to_contain_text("…", timeout=300_000)  # every point written
+    expect(chat).to_contain_text("2024-12-07")
+    expect(chat).to_contain_text("Homs")
+    markers = chat.locator(".cite")
+    assert markers.count() >= 2
+    open_citation_and_check_the_highlight(page, markers.last)
+    open_citation_and_check_the_highlight(page, markers.first)  # another one replaces it
+
+
+@pytest.mark.slow
+def test_brief_me_typed_in_the_chat_and_an_answers_citation_open_in_the_page(chat_url, page):
+    url, _ = chat_url
+    page.goto(url, timeout=60_000)
+    box = page.locator("#question textarea")
+    box.fill("brief me on Syria since 2024-12-09")
+    box.press("Enter")
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("No articles about Syria since 2024-12-09.", timeout=60_000)
+    box.fill("Who issued the joint statement?")
+    box.press("Enter")
+    expect(chat).to_contain_text("Sources", timeout=180_000)
+    open_citation_and_check_the_highlight(page, chat.locator(".cite").first)
+
+
+@pytest.mark.slow
+def test_a_client_of_the_page_gets_the_briefing_json_from_brief(chat_url):
+    url, _ = chat_url
+    client = Client(url, verbose=False, analytics_enabled=False)
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ask", "/brief"} <= set(endpoints)
+    _, briefing = client.predict("Syria", "2024-12-09", False, [], api_name="/brief")
+    assert briefing["empty"] is True and briefing["points"] == []
+    assert briefing["message"] == "No articles about Syria since 2024-12-09."
