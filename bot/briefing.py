@@ -44,7 +44,6 @@ GROUP_PASSAGES = 3
 """Most passages one point's prompt shows: prompt length is what the model's speed costs."""
 REPEAT_SHARE = 0.8
 """A point whose words are this much in an earlier point says nothing new and is dropped."""
-POINT_HINT = ""
 MIN_POINT_WORDS = 3
 """Content words a point's sentence needs: "With Post Wires" is a credit line, not news."""
 
