@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,18 @@ MODELS_DIR = REPO / ".briefing" / "models"
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return MODELS_DIR
+
+
+BOT = [sys.executable, "-m", "bot"]
+"""`briefing`, as a user runs it, in a subprocess."""
+
+
+def sample_cli_env(home: Path) -> dict[str, str]:
+    """The environment of a `briefing` user whose data home holds the sample corpus (ingested
+    here, by the CLI) and the default model."""
+    env = os.environ | {"BRIEFING_HOME": str(home), "BRIEFING_MODELS_DIR": str(MODELS_DIR)}
+    subprocess.run([*BOT, "ingest", str(SAMPLE_CORPUS)], env=env, check=True, timeout=300)
+    return env
 
 
 @pytest.fixture

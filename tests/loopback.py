@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import free_port
@@ -55,3 +57,21 @@ class LoopbackServer:
             self.process.kill()
         if self.process:
             self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+        if self.process:
+            self.process.wait(timeout=30)
+
+
+@contextmanager
+def chat_page(log: Path, env: dict[str, str], seconds: float = 300) -> Iterator[str]:
+    """`briefing chat` as a user starts it, with these BRIEFING_* settings; yields its URL."""
+    command = [sys.executable, "-m", "bot", "chat", "--port"]
+    server = LoopbackServer(lambda port: [*command, str(port)], log, env=env).start(seconds)
+    try:
+        yield server.url
+    finally:
+        server.stop()

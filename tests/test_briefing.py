@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from bot.errors import QuestionError
 from bot.ingest import ingest_paths
 from bot.periods import Period, parse_when
 from bot.store import Passage, Store
+from tests.conftest import BOT, sample_cli_env
 
 BRIEFING_DATA = Path(__file__).parent / "data" / "briefing"
 SUNDAY = dt.date(2024, 12, 8)
@@ -230,17 +229,12 @@ def test_a_bad_topic_or_point_count_fails_before_the_model(tiny_writer):
 
 
 @pytest.fixture(scope="module")
-def brief_cli(tmp_path_factory, models_dir, default_model_file):
-    env = os.environ | {
-        "BRIEFING_HOME": str(tmp_path_factory.mktemp("brief-home")),
-        "BRIEFING_MODELS_DIR": str(models_dir),
-    }
-    run = [sys.executable, "-m", "bot"]
-    subprocess.run([*run, "ingest", str(SAMPLE_CORPUS)], env=env, check=True, timeout=300)
+def brief_cli(tmp_path_factory, default_model_file):
+    env = sample_cli_env(tmp_path_factory.mktemp("brief-home"))
 
     def brief(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [*run, "brief", *args], env=env, capture_output=True, text=True, timeout=900
+            [*BOT, "brief", *args], env=env, capture_output=True, text=True, timeout=900
         )
 
     return brief

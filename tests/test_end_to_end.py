@@ -1,29 +1,22 @@
 """The default 1.5B model on the sample corpus, through `briefing ask --json` as a user runs it."""
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
-from bot.config import SAMPLE_CORPUS
+from tests.conftest import BOT, sample_cli_env
 
 COUNTRIES = ["Qatar", "Saudi Arabia", "Jordan", "Egypt", "Iraq", "Iran", "Turkey", "Russia"]
 
 
 @pytest.fixture(scope="module")
-def ask_json(tmp_path_factory, models_dir, default_model_file):
-    env = os.environ | {
-        "BRIEFING_HOME": str(tmp_path_factory.mktemp("e2e-home")),
-        "BRIEFING_MODELS_DIR": str(models_dir),
-    }
-    run = [sys.executable, "-m", "bot"]
-    subprocess.run([*run, "ingest", str(SAMPLE_CORPUS)], env=env, check=True, timeout=300)
+def ask_json(tmp_path_factory, default_model_file):
+    env = sample_cli_env(tmp_path_factory.mktemp("e2e-home"))
 
     def ask(question: str) -> dict:
         result = subprocess.run(
-            [*run, "ask", question, "--json"], env=env, capture_output=True, text=True, timeout=600
+            [*BOT, "ask", question, "--json"], env=env, capture_output=True, text=True, timeout=600
         )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)

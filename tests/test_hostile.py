@@ -438,34 +438,17 @@ LOGIN = ("editor", "bell-tower-42")
 @pytest.fixture(scope="module")
 def chat_api(tmp_path_factory, hostile_settings):
     """`briefing chat` as a user starts it, behind a login, on the hostile index."""
-    import os
-    import subprocess
-    import sys
+    from tests.loopback import chat_page
 
-    from tests.conftest import free_port
-    from tests.test_ui import wait_until_serving
-
-    port = free_port()
-    env = os.environ | {
+    env = {
         "BRIEFING_HOME": str(hostile_settings.home),
         "BRIEFING_MODELS_DIR": str(hostile_settings.models_dir),
         "BRIEFING_LLM_MODEL": str(hostile_settings.llm_model),
         "BRIEFING_AUTH": ":".join(LOGIN),
         "BRIEFING_FETCH_ALLOW_PRIVATE": "0",
     }
-    log = tmp_path_factory.mktemp("api-log") / "chat.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, server, log, seconds=300)
+    with chat_page(tmp_path_factory.mktemp("api-log") / "chat.log", env) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bot.llm import tiny_model_path
-from tests.conftest import free_port
+from tests.loopback import chat_page
 from tests.test_hostile import last_reply
-from tests.test_ui import wait_until_serving
 
 SESSIONS = int(os.environ.get("BRIEFING_LOAD_SESSIONS", "4"))
 QUESTIONS = int(os.environ.get("BRIEFING_LOAD_QUESTIONS", "3"))
@@ -34,26 +31,14 @@ ASKED = [
 
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory, models_dir):
-    port = free_port()
-    env = os.environ | {
+    env = {
         "BRIEFING_HOME": str(tmp_path_factory.mktemp("load-home")),
         "BRIEFING_MODELS_DIR": str(models_dir),
         "BRIEFING_LLM_MODEL": str(tiny_model_path()),
         "BRIEFING_QUEUE_SIZE": str(SESSIONS * 2),
     }
-    log = tmp_path_factory.mktemp("load-log") / "chat.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, server, log, seconds=300)
+    with chat_page(tmp_path_factory.mktemp("load-log") / "chat.log", env) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def session(url: str, n: int) -> list[tuple[str, str, float]]:

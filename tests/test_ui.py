@@ -1,17 +1,12 @@
 """The chat page in headless Chromium: it starts on an empty index, ingests the sample, answers."""
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import free_port
+from tests.loopback import chat_page
 from tests.webserver import serve
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -28,37 +23,13 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def chat_url(tmp_path_factory, models_dir, default_model_file):
-    port = free_port()
-    env = os.environ | {
+    env = {
         "BRIEFING_HOME": str(tmp_path_factory.mktemp("ui-home")),
         "BRIEFING_MODELS_DIR": str(models_dir),
     }
     log = tmp_path_factory.mktemp("ui-log") / "chat.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, server, log, seconds=300)
+    with chat_page(log, env) as url:
         yield url, log
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def wait_until_serving(url, server, log, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"chat server exited early:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(1)
-    raise AssertionError(f"chat server not up after {seconds}s:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -212,3 +183,37 @@ def test_a_client_of_the_page_gets_the_briefing_json_from_brief(chat_url):
     _, briefing = client.predict("Syria", "2024-12-09", False, [], api_name="/brief")
     assert briefing["empty"] is True and briefing["points"] == []
     assert briefing["message"] == "No articles about Syria since 2024-12-09."
+
+
+class SureJudge:
+    def p_yes(self, messages) -> float:
+        return 0.99
+
+
+def test_a_streamed_draft_reaches_the_page_a_few_times_a_second_not_once_a_token(
+    default_settings, sample_store
+):
+    """Every update re-sends the whole chat: once a token, it competes with the model."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from bot.answer import Briefer
+    from bot.ui import DRAFT_REFRESH_S, build_app
+    from tests.conftest import free_port
+
+    draft = "Qatar, Saudi Arabia, Jordan, Egypt, Iraq, Iran, Turkey and Russia issued it [1]."
+    model = FakeListChatModel(responses=[draft], sleep=0.02)  # one character every 20 ms
+    briefer = Briefer(default_settings, sample_store, chat_model=model, judge=SureJudge())
+    app = build_app(briefer).queue()
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
+        job = client.submit("Who issued the joint statement?", [], api_name="/ask")
+        _, chat, answer = job.result(timeout=120)
+        updates = job.outputs()
+    finally:
+        app.close()
+    assert "Russia" in answer["answer"] and answer["citations"]
+    drafts = [out for out in updates if out[2] is None and out[1] and len(out[1]) == 2]
+    streaming_s = len(draft) * 0.02
+    assert 2 <= len(drafts) <= streaming_s / DRAFT_REFRESH_S + 3  # not ~80, one a character
