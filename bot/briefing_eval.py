@@ -25,6 +25,7 @@ from bot.chunking import sentence_spans
 from bot.citations import MARKER, SUPPORT_THRESHOLD, cited_numbers, support
 from bot.dates import parse_day
 from bot.errors import BriefingError
+from bot.evaluate import normalise, question_set_records
 
 KIND = "briefing"
 
@@ -43,18 +44,11 @@ class BriefingItem:
 
 def load_briefing_items(path: Path) -> list[BriefingItem]:
     """The briefing items of a question set (other lines are questions: skipped here)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BriefingError(f"{path}: cannot read ({err})") from err
     items = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for where, data in question_set_records(path):
+        if not isinstance(data, dict) or data.get("kind") != KIND:
             continue
         try:
-            data = json.loads(line)
-            if data.get("kind") != KIND:
-                continue
             items.append(
                 BriefingItem(
                     id=str(data["id"]),
@@ -67,14 +61,12 @@ def load_briefing_items(path: Path) -> list[BriefingItem]:
                     max_points=int(data.get("max_points") or 5),
                 )
             )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise BriefingError(f"{path}:{number}: not a valid briefing item ({err})") from err
+        except (KeyError, TypeError, ValueError) as err:
+            raise BriefingError(f"{where}: not a valid briefing item ({err})") from err
     return items
 
 
 def _normalise(text: str) -> str:
-    from bot.evaluate import normalise
-
     return f" {normalise(text)} "
 
 

@@ -87,21 +87,32 @@ def split_of(item_id: str) -> str:
     return "dev" if digest % 2 == 0 else "test"
 
 
-def load_questions(path: Path, allow_empty: bool = False) -> list[Question]:
-    """Read a question set (GUIDE format); a bad line raises an error naming it. Briefing
-    items are skipped (bot.briefing_eval reads them)."""
+def question_set_records(path: Path) -> list[tuple[str, dict]]:
+    """Each non-blank line of a question set as (where: "path:line", its JSON object); an
+    unreadable file or a line that is not JSON raises an error naming it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BriefingError(f"{path}: cannot read ({err})") from err
-    questions = []
+    records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            if data.get("kind") == "briefing":
-                continue
+            records.append((f"{path}:{number}", json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise BriefingError(f"{path}:{number}: not a valid question ({err})") from err
+    return records
+
+
+def load_questions(path: Path, allow_empty: bool = False) -> list[Question]:
+    """Read a question set (GUIDE format); a bad line raises an error naming it. Briefing
+    items are skipped (bot.briefing_eval reads them)."""
+    questions = []
+    for where, data in question_set_records(path):
+        if isinstance(data, dict) and data.get("kind") == "briefing":
+            continue
+        try:  # a line that is no object fails at data["id"]
             questions.append(
                 Question(
                     id=str(data["id"]),
@@ -112,11 +123,11 @@ def load_questions(path: Path, allow_empty: bool = False) -> list[Question]:
                     must_include=list(data.get("must_include") or []),
                     history=list(data.get("history") or []),
                     kind=str(data.get("kind") or ""),
-                    asked_on=_day(data.get("asked_on"), f"{path}:{number}"),
+                    asked_on=_day(data.get("asked_on"), where),
                 )
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise BriefingError(f"{path}:{number}: not a valid question ({err})") from err
+        except (KeyError, TypeError) as err:
+            raise BriefingError(f"{where}: not a valid question ({err})") from err
     if not questions and not allow_empty:
         raise BriefingError(f"{path}: no questions")
     return questions
