@@ -19,10 +19,12 @@ import numpy as np
 
 from bot import citations
 from bot.answer import Briefer, Citation, evidence_text, is_instruction_like
+from bot.config import Settings
 from bot.dates import parse_day
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated
+from bot.limits import clean_question
 from bot.llm import server_errors
 from bot.periods import Period
 from bot.retrieval import Retriever
@@ -137,7 +139,7 @@ class BriefingWriter:
         """Yield each Point as it is written, then the whole Briefing. The topic and the
         period are checked before the model is used (QuestionError)."""
         settings = self.briefer.settings
-        topic = clean_topic(request.topic, settings.max_question_chars)
+        topic = clean_topic(request.topic, settings)
         as_of = request.as_of or settings.as_of or dt.date.today()
         period = Period.of(request.since, request.until, as_of)
         if request.max_points < 1:
@@ -230,13 +232,9 @@ class BriefingWriter:
         Memory(self.briefer.settings.home).remember(topic, self.briefer.store)
 
 
-def clean_topic(topic: str | None, limit: int) -> str:
-    text = " ".join((topic or "").split())
-    if not text:
-        raise QuestionError("the topic is empty: say what to brief on, e.g. Syria")
-    if len(text) > limit:
-        raise QuestionError(f"the topic is {len(text):,} characters long; the limit is {limit:,}")
-    return text
+def clean_topic(topic: str | None, settings: Settings) -> str:
+    """The topic as a question is cleaned (control characters, length), on one line."""
+    return " ".join(clean_question(topic, settings, what="topic").split())
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -397,24 +395,3 @@ class Memory:
 
 
 # --- The source viewer: a whole article from its passages -----------------------------------
-
-
-def article_text(store: Store, article_id: str) -> tuple[dict, str] | None:
-    """An article's metadata and its text rebuilt from its passages at their offsets (the
-    gaps between passages are the whitespace the splitter dropped); None when not indexed."""
-    data = store.collection.get(
-        where={"article_id": article_id}, include=["documents", "metadatas"]
-    )
-    if not data["ids"]:
-        return None
-    pieces = sorted(zip(data["metadatas"], data["documents"], strict=True), key=_start)
-    text = ""
-    for meta, document in pieces:
-        text = text[: int(meta["start"])].ljust(int(meta["start"])) + document
-    first = pieces[0][0]
-    fields = {k: first.get(k) or None for k in ("title", "source", "published", "url")}
-    return {"article_id": article_id} | fields, text
-
-
-def _start(piece: tuple[dict, str]) -> int:
-    return int(piece[0]["start"])

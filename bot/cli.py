@@ -272,7 +272,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     from bot.periods import Period
 
     as_of = settings.as_of or dt.date.today()
-    clean_topic(args.topic, settings.max_question_chars)  # before the model loads
+    clean_topic(args.topic, settings)  # before the model loads
     Period.of(args.since, args.until, as_of)
     request = BriefRequest(args.topic, args.since, args.until, args.max_points, args.new, as_of)
     writer = BriefingWriter(Briefer(settings))

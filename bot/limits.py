@@ -21,16 +21,16 @@ PROMPT_MARGIN_TOKENS = 96
 T = TypeVar("T")
 
 
-def clean_question(question: str | None, settings: Settings) -> str:
-    """The question without control characters and outer spaces; QuestionError when it is
-    empty or too long (one line that says what to do)."""
+def clean_question(question: str | None, settings: Settings, what: str = "question") -> str:
+    """The question (or a briefing's topic: `what`) without control characters and outer
+    spaces; QuestionError when it is empty or too long (one line that says what to do)."""
     text = _CONTROL.sub(" ", question or "").strip()
     if not text:
-        raise QuestionError("the question is empty")
+        raise QuestionError(f"the {what} is empty")
     limit = settings.max_question_chars
     if len(text) > limit:
         raise QuestionError(
-            f"the question is {len(text):,} characters long; the limit is {limit:,} "
+            f"the {what} is {len(text):,} characters long; the limit is {limit:,} "
             "(BRIEFING_MAX_QUESTION_CHARS): ask something shorter"
         )
     return text

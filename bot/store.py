@@ -237,6 +237,25 @@ class Store:
             row["passages"] += 1
         return sorted(rows.values(), key=lambda r: (r["published"] or "", r["article_id"]))
 
+    def article_text(self, article_id: str) -> tuple[dict, str] | None:
+        """An article's metadata and its text rebuilt from its passages at their offsets (the
+        gaps between passages are the whitespace the splitter dropped); None when not indexed.
+        """
+        data = self.collection.get(
+            where={"article_id": article_id}, include=["documents", "metadatas"]
+        )
+        if not data["ids"]:
+            return None
+        pieces = sorted(
+            zip(data["metadatas"], data["documents"], strict=True), key=lambda p: int(p[0]["start"])
+        )
+        text = ""
+        for meta, document in pieces:
+            text = text[: int(meta["start"])].ljust(int(meta["start"])) + document
+        first = pieces[0][0]
+        fields = {k: first.get(k) or None for k in ("title", "source", "published", "url")}
+        return {"article_id": article_id} | fields, text
+
     def search(self, query: str, k: int) -> list[Passage]:
         """The k passages nearest the query, best first."""
         available = self.count()

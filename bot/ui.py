@@ -14,7 +14,7 @@ import gradio as gr
 
 from bot.access import check_bind, parse_logins
 from bot.answer import Briefer
-from bot.briefing import Briefing, BriefingWriter, BriefRequest, article_text
+from bot.briefing import Briefing, BriefingWriter, BriefRequest
 from bot.config import Settings
 from bot.errors import BriefingError, QuestionError
 from bot.ingest import ingest_inputs
@@ -159,7 +159,7 @@ def render_source(store: Store, key: str) -> str:
         start, end = int(start_), int(end_)
     except ValueError:
         return "<p>Click a numbered citation to read its article here.</p>"
-    found = article_text(store, unquote(quoted))
+    found = store.article_text(unquote(quoted))
     if found is None:
         return "<p>That article is no longer in the index.</p>"
     meta, text = found

@@ -19,7 +19,6 @@ from bot.briefing import (
     BriefRequest,
     Memory,
     Point,
-    article_text,
     group,
     render_point,
     repeats,
@@ -165,13 +164,13 @@ def test_new_means_indexed_or_changed_since_the_last_briefing_on_the_topic(
 
 def test_the_whole_article_is_rebuilt_with_every_passage_at_its_offsets(briefing_store):
     _, store = briefing_store
-    meta, text = article_text(store, "homs-falls")
+    meta, text = store.article_text("homs-falls")
     assert meta["title"] == "Syrian rebels capture Homs" and meta["published"] == "2024-12-07"
     for p in store.all_passages():
         assert text[p.start : p.end] == p.text
     original = (SAMPLE_CORPUS / "homs-falls.md").read_text().split("---", 2)[2]
     assert text.split() == original.split()
-    assert article_text(store, "no-such-article") is None
+    assert store.article_text("no-such-article") is None
 
 
 # --- With a real model ----------------------------------------------------------------------
@@ -316,3 +315,11 @@ def test_a_bad_briefing_item_is_named_by_line(tmp_path):
     bad.write_text('{"id": "b1", "kind": "briefing"}\n')
     with pytest.raises(BriefingError, match="bad.jsonl:1: not a valid briefing item"):
         load_briefing_items(bad)
+
+
+def test_a_topic_is_cleaned_and_limited_as_a_question_is(default_settings):
+    from bot.briefing import clean_topic
+
+    assert clean_topic("  Syria\x00 and\n\x1b[31mHoms ", default_settings) == "Syria and [31mHoms"
+    with pytest.raises(QuestionError, match="the topic is 2,001 characters long; the limit is"):
+        clean_topic("x" * 2_001, default_settings)
