@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.errors import StoreError, write_failure
 from bot.passage import Passage, passage_from_record
 from bot.words import STOPWORDS
 
@@ -53,16 +54,30 @@ class KeywordIndex:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._failures():
+            path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
             db.executescript(_SCHEMA)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         # A connection per use: cheap, and safe from the page's worker threads.
-        with closing(sqlite3.connect(self.path, timeout=60)) as db:
-            with db:  # one transaction, committed on success
+        with self._failures(), closing(sqlite3.connect(self.path, timeout=60)) as db:
+            with db:  # one transaction, committed on success, rolled back on failure
                 yield db
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """A folder that is read-only or full, as one StoreError line naming it."""
+        try:
+            yield
+        except (OSError, sqlite3.Error) as err:
+            reason = write_failure(err)
+            if reason is None:
+                raise
+            raise StoreError(
+                f"{self.path.parent}: cannot write the keyword index: {reason} (BRIEFING_HOME)"
+            ) from err
 
     def search(self, question: str, n: int, days: Iterable[dt.date] | None = None) -> list[Passage]:
         """The n passages sharing the most (rare) words with the question, best first;

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from bot.articles import Article
 from bot.chunking import passage_spans
 from bot.config import Settings
 from bot.embeddings import embed
-from bot.errors import BriefingError
+from bot.errors import SQLITE_WRITE_FAILURES, StoreError, write_failure
 from bot.keywords import KeywordIndex
 from bot.passage import Passage, passage_from_record
 
@@ -95,27 +97,54 @@ class Store:
                     settings=chroma_settings,
                 )
             except Exception as err:  # chromadb raises ValueError, httpx errors, ...
-                reason = " ".join(str(err).split())[:200]
-                raise BriefingError(
-                    f"{settings.chroma_url}: cannot reach the Chroma server "
-                    f"(BRIEFING_CHROMA_URL): {reason}"
-                ) from err
+                raise StoreError(unreachable(settings.chroma_url, err)) from err
         else:
-            settings.home.mkdir(parents=True, exist_ok=True)
-            self.client = chromadb.PersistentClient(
-                path=str(settings.chroma_path), settings=chroma_settings
-            )
+            with self._failures():  # a read-only data directory fails here already
+                settings.home.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(
+                    path=str(settings.chroma_path), settings=chroma_settings
+                )
         name = collection or settings.collection
-        self.collection = self.client.get_or_create_collection(
-            name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
-        # One record whose value changes on every write: see version().
-        self._generation = self.client.get_or_create_collection(
-            f"{name}-generation", embedding_function=None
-        )
+        with self._failures():
+            chroma_collection = self.client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            # One record whose value changes on every write: see version().
+            generation = self.client.get_or_create_collection(
+                f"{name}-generation", embedding_function=None
+            )
+        self.collection: Any = _Guarded(chroma_collection, self._failures)
+        """The Chroma collection of passages; every call to it goes through _failures()."""
+        self._generation: Any = _Guarded(generation, self._failures)
         self.keywords = KeywordIndex(keyword_index_path(settings, name))
         """Keyword search over the same passages; caught up after each write here and before
         each search (for writes by other processes)."""
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Chroma's failures that are the place's fault, as one StoreError line naming it: a
+        data directory that is read-only or full. Chroma writes in transactions, so the index
+        is as it was before the failed call. Anything else passes through unchanged."""
+        try:
+            yield
+        except Exception as err:
+            line = self._failure_line(err)
+            if line is None:
+                raise
+            raise StoreError(line) from err
+
+    def _failure_line(self, err: Exception) -> str | None:
+        url = self.settings.chroma_url
+        kinds = {cls.__name__ for cls in type(err).__mro__}
+        # Chroma's Rust core reports SQLite's result code in the message only.
+        code = re.search(r"\(code: (\d+)\)", str(err)) if "ChromaError" in kinds else None
+        reason = write_failure(err) or (SQLITE_WRITE_FAILURES.get(int(code[1])) if code else None)
+        if reason is None:
+            return None
+        if url:
+            return f"{url}: the Chroma server cannot write its index: {reason}"
+        place = getattr(err, "filename", None) or self.settings.chroma_path
+        return f"{place}: cannot write the index: {reason} (BRIEFING_HOME); nothing half-written"
 
     def version(self) -> tuple[int, str]:
         """Changes on every write to the index, by this process or any other sharing it (a
@@ -185,7 +214,8 @@ class Store:
 
     def _flush(self, batch: list[_Write], on_article: Callable[[Article], None] | None) -> None:
         """Write the batch's passages, then delete what they replace; empties the batch."""
-        limit = self.client.get_max_batch_size()  # only a book-length article needs two calls
+        with self._failures():
+            limit = self.client.get_max_batch_size()  # only a book-length article needs two calls
         passages = [p for write in batch for p in write.passages]
         vectors = embed([embedding_text(p) for p in passages]) if passages else []
         ids = [pid for write in batch for pid in write.ids]
@@ -277,6 +307,30 @@ class Store:
         data = self.collection.get(include=["documents", "metadatas"])
         pairs = zip(data["documents"], data["metadatas"], strict=True)
         return [passage_from_record(document, meta, 0.0) for document, meta in pairs]
+
+
+def unreachable(url: str, err: Exception) -> str:
+    reason = " ".join(str(err).split())[:200] or type(err).__name__
+    return f"{url}: cannot reach the Chroma server (BRIEFING_CHROMA_URL): {reason}"
+
+
+class _Guarded:
+    """A Chroma collection whose every call runs inside `failures` (see Store._failures)."""
+
+    def __init__(self, collection: Any, failures: Callable[[], Any]):
+        self._collection = collection
+        self._failures = failures
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with self._failures():
+                return value(*args, **kwargs)
+
+        return guarded
 
 
 def keyword_index_path(settings: Settings, collection: str) -> Path:

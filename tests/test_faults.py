@@ -1,0 +1,146 @@
+"""Faults, for real: a data directory that is read-only or full at ingest, a Chroma server that
+dies mid-question, a chat page SIGKILLed mid-answer. Each is one line naming the place, and
+the index is left whole."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.config import SAMPLE_CORPUS, Settings
+from bot.errors import StoreError
+from bot.ingest import ingest_inputs
+from bot.retrieval import Retriever
+from bot.store import Store
+from tests.test_cli import briefing
+
+QUESTION = "Who issued the joint statement?"
+
+
+def mount(*args: str) -> None:
+    """`mount ARGS`, or skip: only root may mount, and only where the container allows it."""
+    try:
+        done = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("no mount command here")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """The folder cannot be written: its write permissions taken away, or, for root (whom
+    permissions do not stop), a read-only bind mount over it."""
+    if os.geteuid() != 0:
+        subprocess.run(["chmod", "-R", "a-w", str(folder)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chmod", "-R", "u+w", str(folder)], check=True)
+        return
+    mount("--bind", str(folder), str(folder))
+    try:
+        mount("-o", "remount,ro,bind", str(folder))
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@contextmanager
+def small_disk(folder: Path, megabytes: int = 4) -> Iterator[Path]:
+    """A real file system of that size mounted at the folder (tmpfs): it fills up for real."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk needs a small file system, and mounting one needs root")
+    folder.mkdir(parents=True, exist_ok=True)
+    mount("-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(folder))
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the disk is full; remove it to free the space."""
+    filler = folder / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as err:
+            assert err.errno == errno.ENOSPC
+    return filler
+
+
+def ferry(folder: Path, n: int = 1) -> Path:
+    """A folder of n short articles about ferries at Vell (the sample is about Syria)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        body = f"The night ferry {k} to Vell sailed on time."
+        (folder / f"ferry-{k}.md").write_text(f"---\ntitle: Ferry {k}\nsource: Wire\n---\n{body}\n")
+    return folder
+
+
+def one_line_error(result: subprocess.CompletedProcess, place: Path | str) -> str:
+    """The CLI failed with exactly one line naming the place; that line."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"briefing: error: {place}"), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def assert_sample_searchable(settings: Settings, store: Store | None = None) -> None:
+    """The sample article is listed, and found by both searches a question runs."""
+    store = store or Store(settings)
+    assert [row["article_id"] for row in store.articles()] == ["homs-falls"]
+    retriever = Retriever(store, settings)
+    assert [p.article_id for p in retriever.keyword_search("joint statement", 3)][:1] == [
+        "homs-falls"
+    ]
+    assert retriever.retrieve(QUESTION)[0].article_id == "homs-falls"
+
+
+def test_ingest_into_a_read_only_data_directory_is_one_line_and_keeps_the_index(tmp_path):
+    home = tmp_path / "home"
+    assert briefing("ingest", str(SAMPLE_CORPUS), home=home).returncode == 0
+    news = ferry(tmp_path / "news")
+    with read_only(home):
+        failed = briefing("ingest", str(news), home=home)
+    line = one_line_error(failed, home)
+    assert "read-only" in line or "permission denied" in line
+    assert "homs-falls" in briefing("list", home=home).stdout
+    assert_sample_searchable(Settings(home=home))  # nothing half-written trips a search
+    again = briefing("ingest", str(news), home=home)  # writable again: it goes in
+    assert again.returncode == 0 and "1 added" in again.stdout, again.stderr
+
+
+def test_ingest_onto_a_full_disk_is_one_line_and_keeps_the_index(tmp_path):
+    """The page's "Add to index" path (its store already open, as in a running page), then
+    `briefing ingest`, on a real file system that is full."""
+    with small_disk(tmp_path / "disk") as disk:
+        settings = Settings(home=disk / "home")
+        store = Store(settings)
+        ingest_inputs([SAMPLE_CORPUS], settings, store)
+        news = ferry(tmp_path / "news", n=30)
+        filler = fill(disk)
+
+        with pytest.raises(StoreError, match="the disk is full") as raised:
+            ingest_inputs([news], settings, store)
+        assert str(raised.value).startswith(str(settings.home))
+        assert_sample_searchable(settings, store)  # even while the disk is still full
+        line = one_line_error(briefing("ingest", str(news), home=settings.home), settings.home)
+        assert "the disk is full" in line
+
+        filler.unlink()
+        assert "1 articles" in briefing("list", home=settings.home).stdout
+        assert_sample_searchable(settings, store)
+        assert ingest_inputs([news], settings, store).report.passages == 30
+        found = Retriever(store, settings).keyword_search("night ferry Vell", 30)
+        assert len({p.article_id for p in found}) == 30
