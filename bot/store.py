@@ -123,8 +123,9 @@ class Store:
     @contextmanager
     def _failures(self) -> Iterator[None]:
         """Chroma's failures that are the place's fault, as one StoreError line naming it: a
-        data directory that is read-only or full. Chroma writes in transactions, so the index
-        is as it was before the failed call. Anything else passes through unchanged."""
+        server that is gone (killed mid-question, say), a data directory that is read-only or
+        full. Chroma writes in transactions, so the index is as it was before the failed call.
+        Anything else passes through unchanged."""
         try:
             yield
         except Exception as err:
@@ -136,6 +137,8 @@ class Store:
     def _failure_line(self, err: Exception) -> str | None:
         url = self.settings.chroma_url
         kinds = {cls.__name__ for cls in type(err).__mro__}
+        if url and "TransportError" in kinds:  # httpx: refused, reset, timed out
+            return unreachable(url, err)
         # Chroma's Rust core reports SQLite's result code in the message only.
         code = re.search(r"\(code: (\d+)\)", str(err)) if "ChromaError" in kinds else None
         reason = write_failure(err) or (SQLITE_WRITE_FAILURES.get(int(code[1])) if code else None)

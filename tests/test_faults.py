@@ -16,9 +16,14 @@ import pytest
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.errors import StoreError
 from bot.ingest import ingest_inputs
+from bot.llm import tiny_model_path
 from bot.retrieval import Retriever
 from bot.store import Store
+from tests.conftest import MODELS_DIR
+from tests.loopback import chat_page
 from tests.test_cli import briefing
+from tests.test_hostile import last_reply
+from tests.test_servers import ChromaServer
 
 QUESTION = "Who issued the joint statement?"
 
@@ -144,3 +149,66 @@ def test_ingest_onto_a_full_disk_is_one_line_and_keeps_the_index(tmp_path):
         assert ingest_inputs([news], settings, store).report.passages == 30
         found = Retriever(store, settings).keyword_search("night ferry Vell", 30)
         assert len({p.article_id for p in found}) == 30
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def tiny_page_env(home: Path, **more: str) -> dict[str, str]:
+    """A chat page with the tiny model (the index is the point here, not the answers)."""
+    env = {"BRIEFING_HOME": str(home), "BRIEFING_MODELS_DIR": str(MODELS_DIR)}
+    return env | {"BRIEFING_LLM_MODEL": str(tiny_model_path())} | more
+
+
+def test_chroma_dying_mid_question_is_one_line_from_briefing_ask(
+    chroma, tmp_path, tiny_model, monkeypatch, capsys
+):
+    from bot import cli
+    from bot.embeddings import embed
+
+    home, env = tmp_path / "home", {"BRIEFING_CHROMA_URL": chroma.url}
+    assert briefing("ingest", str(SAMPLE_CORPUS), home=home, extra_env=env).returncode == 0
+    monkeypatch.setenv("BRIEFING_HOME", str(home))
+    monkeypatch.setenv("BRIEFING_CHROMA_URL", chroma.url)
+
+    def dies_while_the_model_loads(settings: Settings):  # the index is open by now
+        chroma.kill()
+        return tiny_model
+
+    monkeypatch.setattr("bot.answer.load_chat_model", dies_while_the_model_loads)
+    embed(["warm up"])  # MiniLM's loading bar is not the output under test
+    capsys.readouterr()
+    assert cli.main(["ask", QUESTION]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"briefing: error: {chroma.url}: cannot reach the Chroma server"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # Asked again by a process started after the kill: the same line.
+    line = one_line_error(briefing("ask", QUESTION, home=home, extra_env=env), chroma.url)
+    assert "cannot reach the Chroma server (BRIEFING_CHROMA_URL)" in line
+
+
+def test_the_page_answers_chroma_dying_with_an_error_and_recovers_on_its_restart(chroma, tmp_path):
+    from gradio_client import Client
+
+    env = tiny_page_env(tmp_path / "home", BRIEFING_CHROMA_URL=chroma.url)
+    with chat_page(tmp_path / "chat.log", env) as url:  # it ingests the sample into the server
+        client = Client(url, verbose=False, analytics_enabled=False)
+        assert client.predict(QUESTION, [], api_name="/ask")[2] is not None
+
+        chroma.kill()
+        failed = client.predict(QUESTION, [], api_name="/ask")
+        reply = last_reply(failed).replace("\\", "")  # the page escapes Markdown
+        assert reply.startswith(f"Error: {chroma.url}: cannot reach the Chroma server"), reply
+        assert failed[2] is None
+
+        chroma.start()  # the same port, the same data folder
+        again = client.predict(QUESTION, [], api_name="/ask")
+        answer = again[2]
+        assert answer is not None and not last_reply(again).startswith("Error"), again
+        assert answer["abstained"] or answer["citations"][0]["article_id"] == "homs-falls"
