@@ -66,11 +66,16 @@ class LoopbackServer:
             self.process.wait(timeout=30)
 
 
+def chat_server(log: Path, env: dict[str, str]) -> LoopbackServer:
+    """`briefing chat` as a user starts it, with these BRIEFING_* settings (not yet started)."""
+    command = [sys.executable, "-m", "bot", "chat", "--port"]
+    return LoopbackServer(lambda port: [*command, str(port)], log, env=env)
+
+
 @contextmanager
 def chat_page(log: Path, env: dict[str, str], seconds: float = 300) -> Iterator[str]:
     """`briefing chat` as a user starts it, with these BRIEFING_* settings; yields its URL."""
-    command = [sys.executable, "-m", "bot", "chat", "--port"]
-    server = LoopbackServer(lambda port: [*command, str(port)], log, env=env).start(seconds)
+    server = chat_server(log, env).start(seconds)
     try:
         yield server.url
     finally:

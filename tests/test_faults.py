@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.llm import tiny_model_path
 from bot.retrieval import Retriever
 from bot.store import Store
 from tests.conftest import MODELS_DIR
-from tests.loopback import chat_page
+from tests.loopback import chat_page, chat_server
 from tests.test_cli import briefing
 from tests.test_hostile import last_reply
 from tests.test_servers import ChromaServer
@@ -212,3 +213,34 @@ def test_the_page_answers_chroma_dying_with_an_error_and_recovers_on_its_restart
         answer = again[2]
         assert answer is not None and not last_reply(again).startswith("Error"), again
         assert answer["abstained"] or answer["citations"][0]["article_id"] == "homs-falls"
+
+
+def streaming(job) -> bool:
+    """Has /ask sent a draft of the answer (the model is writing) but not the answer yet?"""
+    return any(out[2] is None and last_reply(out) not in ("", "…") for out in job.outputs())
+
+
+def test_a_chat_page_killed_mid_answer_restarts_on_an_intact_index(tmp_path):
+    from gradio_client import Client
+
+    home = tmp_path / "home"
+    settings = Settings(home=home)
+    page = chat_server(tmp_path / "chat.log", tiny_page_env(home)).start(300)
+    try:  # the page ingests the sample into the empty index as it starts
+        listed = briefing("list", home=home).stdout
+        assert "homs-falls" in listed
+        job = Client(page.url, verbose=False).submit(QUESTION, [], api_name="/ask")
+        deadline = time.monotonic() + 120
+        while not streaming(job) and not job.done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert streaming(job) and not job.done(), "the kill did not land while the answer streamed"
+        page.kill()  # SIGKILL
+
+        page.start(300)  # the same port, the same data directory
+        assert briefing("list", home=home).stdout == listed
+        found = Retriever(Store(settings), settings).keyword_search("joint statement", 3)
+        assert found and found[0].article_id == "homs-falls"
+        answer = Client(page.url, verbose=False).predict(QUESTION, [], api_name="/ask")[2]
+        assert answer["citations"] and answer["citations"][0]["article_id"] == "homs-falls"
+    finally:
+        page.kill()
