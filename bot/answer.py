@@ -33,6 +33,7 @@ from bot.prompts import (
 from bot.rerank import rerank
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
+from bot.words import refers_back
 
 REWRITE_TURN_CHARS = 1000
 """Longest part of one earlier turn the follow-up rewrite sees."""
@@ -339,9 +340,11 @@ class Briefer:
         return candidates[: settings.top_k]
 
     def standalone_question(self, question: str, history: list[dict]) -> str:
-        """A follow-up rewritten to stand alone, using the conversation; else the question."""
+        """A follow-up rewritten to stand alone, using the conversation; else the question.
+        A question that refers back to nothing ("Who captured Homs?") is not sent to the
+        model: the rewrite would take seconds of the answer's wait to return it unchanged."""
         turns = [t for t in history if t.get("role") in ("user", "assistant") and t.get("content")]
-        if not turns:
+        if not turns or not refers_back(question):
             return question
         # The last turns that fit the context, each cut short: a long answer is not needed
         # to resolve "they" or "it".

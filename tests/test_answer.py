@@ -19,6 +19,7 @@ from bot.errors import QuestionError
 from bot.judge import judge_for
 from bot.sources import load_paths
 from bot.store import Passage
+from bot.words import refers_back
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 CITATION_KEYS = {
@@ -86,6 +87,36 @@ def test_a_follow_up_is_rewritten_before_retrieval(default_settings, sample_stor
     assert answer.standalone_question == "Who is the leader of Tahrir al-Sham?"
     assert "Golani" in answer.citations[0].passage
     assert_citations_are_real(answer)
+
+
+def test_a_question_that_refers_to_nothing_is_not_rewritten(default_settings, sample_store):
+    # One scripted reply: were the model asked to rewrite, the rewrite would take it.
+    model = scripted("Abu Mohammed al-Golani is the leader of Tahrir al-Sham [1].")
+    briefer = Briefer(default_settings, store=sample_store, chat_model=model)
+    history = [
+        {"role": "user", "content": "Which group leads the rebels?"},
+        {"role": "assistant", "content": "Tahrir al-Sham [1]."},
+    ]
+    answer = briefer.ask("Who is the leader of Tahrir al-Sham?", history)
+    assert answer.standalone_question is None
+    assert not answer.abstained and "Golani" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("and who leads them?", True),
+        ("How far is it from Damascus?", True),
+        ("What did they call for?", True),
+        ("What about the United Nations?", True),
+        ("Why?", True),
+        ("Who won?", True),
+        ("Who issued the joint statement about Homs?", False),
+        ("Which city did the rebels capture on Saturday?", False),
+    ],
+)
+def test_a_question_refers_back_through_pronouns_conjunctions_or_ellipsis(question, leans):
+    assert refers_back(question) is leans
 
 
 def test_an_empty_question_is_refused(default_settings, sample_store):
