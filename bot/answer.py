@@ -19,7 +19,7 @@ from bot.dates import relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
-from bot.judge import Judge, judge_for
+from bot.judge import Judge, LlamaJudge, judge_for
 from bot.keywords import date_words
 from bot.limits import clean_question, fit, prompt_budget, token_counter
 from bot.llm import load_chat_model, model_name, server_errors
@@ -203,6 +203,8 @@ class Briefer:
         self.chat_model = chat_model or load_chat_model(settings)
         self.gate = model_gate()  # every path into the model takes it: see bot.gate
         self.judge: Judge = judge or judge_for(self.chat_model, self.gate)
+        if isinstance(self.judge, LlamaJudge):
+            self.judge.prime(judge_messages(""))
         self.count_tokens = token_counter(self.chat_model)
         self.model = model_name(settings)
         self.answer_chain = ANSWER_PROMPT | self.chat_model | StrOutputParser()
