@@ -17,6 +17,7 @@ from bot.answer import (
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.judge import judge_for
+from bot.prompts import SYSTEM_PROMPT
 from bot.sources import load_paths
 from bot.store import Passage
 from bot.words import refers_back
@@ -123,6 +124,16 @@ def test_an_empty_question_is_refused(default_settings, sample_store):
     briefer = Briefer(default_settings, store=sample_store, chat_model=scripted("x"))
     with pytest.raises(QuestionError, match="empty"):
         briefer.ask("   ")
+
+
+def test_a_loaded_briefer_has_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
+    llama = tiny_model.client
+    llama.reset()
+    Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+    system = llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False, special=False)
+    cached = llama.input_ids[: llama.n_tokens].tolist()
+    # the system prompt sits in the cache (after the template's opening tokens)
+    assert any(cached[i : i + len(system)] == system for i in range(8))
 
 
 def test_the_tiny_real_model_streams_and_never_invents_citations(
