@@ -126,14 +126,27 @@ def test_an_empty_question_is_refused(default_settings, sample_store):
         briefer.ask("   ")
 
 
-def test_a_loaded_briefer_has_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
-    llama = tiny_model.client
-    llama.reset()
-    Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+def system_prompt_cached(llama) -> bool:
+    """Does llama.cpp's cache begin with the system prompt (after the template's opening)?"""
     system = llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False, special=False)
     cached = llama.input_ids[: llama.n_tokens].tolist()
-    # the system prompt sits in the cache (after the template's opening tokens)
-    assert any(cached[i : i + len(system)] == system for i in range(8))
+    return any(cached[i : i + len(system)] == system for i in range(8))
+
+
+def test_a_loaded_briefer_has_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
+    tiny_model.client.reset()
+    Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+    assert system_prompt_cached(tiny_model.client)
+
+
+def test_a_rewrite_leaves_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
+    briefer = Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+    history = [
+        {"role": "user", "content": "Which group leads the rebels?"},
+        {"role": "assistant", "content": "Tahrir al-Sham [1]."},
+    ]
+    briefer.standalone_question("and who leads them?", history)
+    assert system_prompt_cached(tiny_model.client)  # the answer will not read it again
 
 
 def test_the_tiny_real_model_streams_and_never_invents_citations(
