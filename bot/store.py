@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from uuid import uuid4
 
@@ -145,27 +146,43 @@ class Store:
         """
         report = IngestReport()
         batch: list[_Write] = []
-        for article in articles:
-            story = text_hash(article.text)
-            if any(write.overlaps(article, story) for write in batch):
-                self._flush(batch, on_article)  # decide against the index, as if one by one
-            write = self._plan(article, story, report)
-            if write:
-                batch.append(write)
-            elif on_article:
-                on_article(article)
-            if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
-                self._flush(batch, on_article)
+        remaining = iter(articles)
+        while chunk := list(islice(remaining, PLAN_CHUNK)):
+            present = self._present_ids(chunk)  # one read for many articles, not one each
+            for article in chunk:
+                story = text_hash(article.text)
+                if any(write.overlaps(article, story) for write in batch):
+                    self._flush(batch, on_article)  # decide against the index, as if one by one
+                    present = self._present_ids(chunk)
+                write = self._plan(article, story, report, present.get(article.id, set()))
+                if write:
+                    batch.append(write)
+                elif on_article:
+                    on_article(article)
+                if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
+                    self._flush(batch, on_article)
+                    present = self._present_ids(chunk)
         self._flush(batch, on_article)
         self.keywords.catch_up(self)
         return report
 
-    def _plan(self, article: Article, story: str, report: IngestReport) -> _Write | None:
-        """What writing this article takes, or None when it is unchanged or a duplicate."""
+    def _present_ids(self, articles: list[Article]) -> dict[str, set[str]]:
+        """The passage ids the index holds for each of these articles."""
+        wanted = sorted({a.id for a in articles})
+        found = self.collection.get(where={"article_id": {"$in": wanted}}, include=["metadatas"])
+        present: dict[str, set[str]] = {}
+        for pid, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
+            present.setdefault(str(meta["article_id"]), set()).add(pid)
+        return present
+
+    def _plan(
+        self, article: Article, story: str, report: IngestReport, present: set[str]
+    ) -> _Write | None:
+        """What writing this article takes, or None when it is unchanged or a duplicate.
+        present: the ids of the article's passages already in the index."""
         passages = self.splitter(article)
         digest = article.content_hash
         wanted = [f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))]
-        present = set(self.collection.get(where={"article_id": article.id}, include=[])["ids"])
         stale = sorted(present - set(wanted))
         if not present:
             duplicate = self._same_story(article, story)
@@ -290,6 +307,8 @@ def keyword_index_path(settings: Settings, collection: str) -> Path:
 
 GENERATION_ID = "generation"
 WRITE_BATCH = 64
+PLAN_CHUNK = 256
+"""Articles whose passages already in the index are read in one call."""
 """Passages embedded and written per Chroma call; whole articles only, so it can run over."""
 
 
