@@ -19,7 +19,7 @@ from bot.dates import relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
-from bot.judge import Judge, judge_for
+from bot.judge import Judge, LlamaJudge, judge_for
 from bot.keywords import date_words
 from bot.limits import clean_question, fit, prompt_budget, token_counter
 from bot.llm import load_chat_model, model_name, server_errors
@@ -33,6 +33,7 @@ from bot.prompts import (
 from bot.rerank import rerank
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
+from bot.words import refers_back
 
 REWRITE_TURN_CHARS = 1000
 """Longest part of one earlier turn the follow-up rewrite sees."""
@@ -202,6 +203,8 @@ class Briefer:
         self.chat_model = chat_model or load_chat_model(settings)
         self.gate = model_gate()  # every path into the model takes it: see bot.gate
         self.judge: Judge = judge or judge_for(self.chat_model, self.gate)
+        if isinstance(self.judge, LlamaJudge):
+            self.judge.prime(judge_messages(""))
         self.count_tokens = token_counter(self.chat_model)
         self.model = model_name(settings)
         self.answer_chain = ANSWER_PROMPT | self.chat_model | StrOutputParser()
@@ -339,9 +342,11 @@ class Briefer:
         return candidates[: settings.top_k]
 
     def standalone_question(self, question: str, history: list[dict]) -> str:
-        """A follow-up rewritten to stand alone, using the conversation; else the question."""
+        """A follow-up rewritten to stand alone, using the conversation; else the question.
+        A question that refers back to nothing ("Who captured Homs?") is not sent to the
+        model: the rewrite would take seconds of the answer's wait to return it unchanged."""
         turns = [t for t in history if t.get("role") in ("user", "assistant") and t.get("content")]
-        if not turns:
+        if not turns or not refers_back(question):
             return question
         # The last turns that fit the context, each cut short: a long answer is not needed
         # to resolve "they" or "it".

@@ -48,6 +48,12 @@ class LlamaJudge:
         no = _logsumexp([logits[t] for t in self.no])
         return 1.0 / (1.0 + math.exp(no - yes))
 
+    def prime(self, messages: Messages) -> None:
+        """Read the messages into the model's cache now. Every prompt opens with the same
+        system prompt: read at start-up, it is not read again in the first user's wait (nor
+        are the weights paged in then)."""
+        self.p_yes(messages)
+
     def _last_logits(self, tokens: list[int]):
         """Evaluate the tokens, reusing the longest prefix already in the model's cache."""
         llama = self.llama

@@ -24,13 +24,14 @@ ANSWER_PROMPT = ChatPromptTemplate.from_messages(
 
 REWRITE_PROMPT = ChatPromptTemplate.from_messages(
     [
+        ("system", SYSTEM_PROMPT),  # shared, so the answer after a rewrite reads it from cache
         (
-            "system",
-            "Rewrite the user's last question so that it can be understood without the "
-            "conversation: replace pronouns and vague references with the names they refer to. "
-            "Reply with the rewritten question only.",
+            "human",
+            "Rewrite the last question of this conversation so that it can be understood "
+            "without the conversation: replace pronouns and vague references with the names "
+            "they refer to. Reply with the rewritten question only.\n\n"
+            "Conversation:\n{history}\n\nLast question: {question}\n\nRewritten question:",
         ),
-        ("human", "Conversation:\n{history}\n\nLast question: {question}\n\nRewritten question:"),
     ]
 )
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -177,35 +178,55 @@ class Store:
         """
         report = IngestReport()
         batch: list[_Write] = []
-        for article in articles:
-            story = text_hash(article.text)
-            if any(write.overlaps(article, story) for write in batch):
-                self._flush(batch, on_article)  # decide against the index, as if one by one
-            write = self._plan(article, story, report)
-            if write:
-                batch.append(write)
-            elif on_article:
-                on_article(article)
-            if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
-                self._flush(batch, on_article)
-        self._flush(batch, on_article)
+        remaining = iter(articles)
+        while chunk := list(islice(remaining, PLAN_CHUNK)):
+            known = self._known(chunk)  # one read for many articles, not several each
+            for article in chunk:
+                story = text_hash(article.text)
+                if any(write.overlaps(article, story) for write in batch):
+                    self._flush(batch, on_article, known)  # decide as if one by one
+                write = self._plan(article, story, report, known)
+                if write:
+                    batch.append(write)
+                elif on_article:
+                    on_article(article)
+                if sum(len(w.ids) for w in batch) >= WRITE_BATCH:
+                    self._flush(batch, on_article, known)
+        self._flush(batch, on_article, None)
         self.keywords.catch_up(self)
         return report
 
-    def _plan(self, article: Article, story: str, report: IngestReport) -> _Write | None:
+    def _known(self, articles: list[Article]) -> _Known:
+        """What the index holds that bears on these articles: their own passages, and
+        articles with the same text or URL."""
+        checks: list[dict] = [
+            {"article_id": {"$in": sorted({a.id for a in articles})}},
+            {"text_hash": {"$in": sorted({text_hash(a.text) for a in articles})}},
+        ]
+        if urls := sorted({a.url for a in articles if a.url}):
+            checks.append({"url": {"$in": urls}})
+        found = self.collection.get(where={"$or": checks}, include=["metadatas"])
+        known = _Known()
+        for pid, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
+            known.add(pid, str(meta["article_id"]), str(meta.get("text_hash", "")), meta.get("url"))
+        return known
+
+    def _plan(
+        self, article: Article, story: str, report: IngestReport, known: _Known
+    ) -> _Write | None:
         """What writing this article takes, or None when it is unchanged or a duplicate."""
         passages = self.splitter(article)
         digest = article.content_hash
         wanted = [f"{article.id}:{digest[:16]}:{n}" for n in range(len(passages))]
-        present = set(self.collection.get(where={"article_id": article.id}, include=[])["ids"])
+        present = known.present.get(article.id, set())
         stale = sorted(present - set(wanted))
         if not present:
-            duplicate = self._same_story(article, story)
+            duplicate = known.same_story(story, article.url)
             if duplicate and duplicate[1] == story:
                 report.duplicates[article.id] = duplicate[0]
                 return None
             if duplicate:  # same URL, new text: an update that arrived under another id
-                stale = self.collection.get(where={"article_id": duplicate[0]}, include=[])["ids"]
+                stale = sorted(known.present.get(duplicate[0], set()))
         missing = [n for n, pid in enumerate(wanted) if pid not in present]
         if not missing and not stale:
             report.unchanged.append(article.id)
@@ -215,8 +236,14 @@ class Store:
         chosen = [passages[n] for n in missing]
         return _Write(article, chosen, [wanted[n] for n in missing], stale, digest, story)
 
-    def _flush(self, batch: list[_Write], on_article: Callable[[Article], None] | None) -> None:
-        """Write the batch's passages, then delete what they replace; empties the batch."""
+    def _flush(
+        self,
+        batch: list[_Write],
+        on_article: Callable[[Article], None] | None,
+        known: _Known | None,
+    ) -> None:
+        """Write the batch's passages, then delete what they replace; empties the batch and
+        keeps `known` up to date with what was written."""
         with self._failures():
             limit = self.client.get_max_batch_size()  # only a book-length article needs two calls
         passages = [p for write in batch for p in write.passages]
@@ -236,18 +263,11 @@ class Store:
         if ids or stale:
             self._touch()
         for write in batch:
+            if known:
+                known.written(write)
             if on_article:
                 on_article(write.article)
         batch.clear()
-
-    def _same_story(self, article: Article, story: str) -> tuple[str, str] | None:
-        """(id, text hash) of an indexed article with this one's URL or text, if any."""
-        checks = [{"text_hash": story}]
-        if article.url:
-            checks.append({"url": article.url})
-        where = checks[0] if len(checks) == 1 else {"$or": checks}
-        found = self.collection.get(where=where, limit=1, include=["metadatas"])["metadatas"]
-        return (found[0]["article_id"], found[0].get("text_hash", "")) if found else None
 
     def remove(self, article_id: str) -> int:
         """Delete an article's passages; returns how many there were."""
@@ -347,6 +367,8 @@ def keyword_index_path(settings: Settings, collection: str) -> Path:
 
 GENERATION_ID = "generation"
 WRITE_BATCH = 64
+PLAN_CHUNK = 256
+"""Incoming articles whose counterparts in the index are read in one call."""
 """Passages embedded and written per Chroma call; whole articles only, so it can run over."""
 
 
@@ -366,6 +388,37 @@ class _Write:
         """Could `other` be this article or the same story? Then decide it after this write."""
         same_url = bool(other.url) and other.url == self.article.url
         return other.id == self.article.id or same_url or other_story == self.story
+
+
+@dataclass
+class _Known:
+    """What the index holds for a chunk of incoming articles, read in one call and kept up
+    to date with this ingest's own writes."""
+
+    present: dict[str, set[str]] = field(default_factory=dict)
+    """article id -> the ids of its passages in the index"""
+    stories: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """"text:<text hash>" or "url:<url>" -> (article id, text hash)"""
+
+    def add(self, pid: str, article_id: str, story: str, url: str | None) -> None:
+        self.present.setdefault(article_id, set()).add(pid)
+        self.stories[f"text:{story}"] = (article_id, story)
+        if url:
+            self.stories[f"url:{url}"] = (article_id, story)
+
+    def same_story(self, story: str, url: str | None) -> tuple[str, str] | None:
+        """(id, text hash) of an indexed article with this text or URL, if any."""
+        return self.stories.get(f"text:{story}") or (
+            self.stories.get(f"url:{url}") if url else None
+        )
+
+    def written(self, write: _Write) -> None:
+        for pid in write.stale:  # ids are "<article id>:<digest>:<n>"
+            self.present.get(pid.rsplit(":", 2)[0], set()).discard(pid)
+        gone = {owner for owner, ids in self.present.items() if not ids}
+        self.stories = {key: at for key, at in self.stories.items() if at[0] not in gone}
+        for pid in write.ids:
+            self.add(pid, write.article.id, write.story, write.article.url)
 
 
 def text_hash(text: str) -> str:

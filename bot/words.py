@@ -24,3 +24,23 @@ def tokens(text: str) -> list[str]:
 
 def content_words(text: str) -> set[str]:
     return set(tokens(text))
+
+
+REFERRING_WORDS = frozenset(
+    """it its they them their theirs he him his she her hers this that these those there then
+    such same other another former latter also too else""".split()
+)
+"""English's closed class of words that point back at something said before (pronouns,
+demonstratives, "the same", "also"): a question without one needs no conversation to read."""
+_CONTINUES = re.compile(r"^\W*(?:and|but|or|so|what about|how about)\b", re.IGNORECASE)
+
+
+def refers_back(question: str) -> bool:
+    """Does a chat question lean on the turns before it ("and who leads them?", "Why?")?
+    Only such a question is worth rewriting by the model, which costs seconds per question."""
+    words = re.findall(r"\w+", question.lower())
+    return (
+        bool(_CONTINUES.match(question))
+        or any(w in REFERRING_WORDS for w in words)
+        or len(content_words(question)) < 2  # "Why?", "Who won?": elliptical
+    )

@@ -17,8 +17,10 @@ from bot.answer import (
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
 from bot.judge import judge_for
+from bot.prompts import SYSTEM_PROMPT
 from bot.sources import load_paths
 from bot.store import Passage
+from bot.words import refers_back
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 CITATION_KEYS = {
@@ -88,10 +90,63 @@ def test_a_follow_up_is_rewritten_before_retrieval(default_settings, sample_stor
     assert_citations_are_real(answer)
 
 
+def test_a_question_that_refers_to_nothing_is_not_rewritten(default_settings, sample_store):
+    # One scripted reply: were the model asked to rewrite, the rewrite would take it.
+    model = scripted("Abu Mohammed al-Golani is the leader of Tahrir al-Sham [1].")
+    briefer = Briefer(default_settings, store=sample_store, chat_model=model)
+    history = [
+        {"role": "user", "content": "Which group leads the rebels?"},
+        {"role": "assistant", "content": "Tahrir al-Sham [1]."},
+    ]
+    answer = briefer.ask("Who is the leader of Tahrir al-Sham?", history)
+    assert answer.standalone_question is None
+    assert not answer.abstained and "Golani" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("and who leads them?", True),
+        ("How far is it from Damascus?", True),
+        ("What did they call for?", True),
+        ("What about the United Nations?", True),
+        ("Why?", True),
+        ("Who won?", True),
+        ("Who issued the joint statement about Homs?", False),
+        ("Which city did the rebels capture on Saturday?", False),
+    ],
+)
+def test_a_question_refers_back_through_pronouns_conjunctions_or_ellipsis(question, leans):
+    assert refers_back(question) is leans
+
+
 def test_an_empty_question_is_refused(default_settings, sample_store):
     briefer = Briefer(default_settings, store=sample_store, chat_model=scripted("x"))
     with pytest.raises(QuestionError, match="empty"):
         briefer.ask("   ")
+
+
+def system_prompt_cached(llama) -> bool:
+    """Does llama.cpp's cache begin with the system prompt (after the template's opening)?"""
+    system = llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False, special=False)
+    cached = llama.input_ids[: llama.n_tokens].tolist()
+    return any(cached[i : i + len(system)] == system for i in range(8))
+
+
+def test_a_loaded_briefer_has_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
+    tiny_model.client.reset()
+    Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+    assert system_prompt_cached(tiny_model.client)
+
+
+def test_a_rewrite_leaves_the_system_prompt_read(tiny_settings, tiny_model, sample_store):
+    briefer = Briefer(tiny_settings, store=sample_store, chat_model=tiny_model)
+    history = [
+        {"role": "user", "content": "Which group leads the rebels?"},
+        {"role": "assistant", "content": "Tahrir al-Sham [1]."},
+    ]
+    briefer.standalone_question("and who leads them?", history)
+    assert system_prompt_cached(tiny_model.client)  # the answer will not read it again
 
 
 def test_the_tiny_real_model_streams_and_never_invents_citations(

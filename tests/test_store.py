@@ -125,3 +125,28 @@ def test_an_interrupted_replace_is_finished_by_running_again(make_settings):
     report = store.ingest([new])
     assert report.replaced == ["story"] and report.passages == 0  # nothing re-embedded
     assert [p.text for p in store.all_passages()] == ["The bridge is closed. Repairs start."]
+
+
+def test_one_article_twice_in_one_input_ends_as_its_last_version(make_settings):
+    """The second version is decided against the index holding the first."""
+    store = Store(make_settings())
+    old = Article("story", "Bridge", "Wire", None, None, "The bridge is open.")
+    new = Article("story", "Bridge", "Wire", None, None, "The bridge is closed.")
+    report = store.ingest([old, new])
+    assert report.added == ["story"] and report.replaced == ["story"]
+    assert [p.text for p in store.all_passages()] == ["The bridge is closed."]
+
+
+def test_an_unchanged_reingest_reads_the_index_once_per_many_articles(make_settings, monkeypatch):
+    store = Store(make_settings())
+    articles = [
+        Article(f"a{n}", f"Story {n}", "Wire", None, None, f"Item {n} happened.") for n in range(40)
+    ]
+    store.ingest(articles)
+    reads = []
+    real_get = store.collection.get
+    monkeypatch.setattr(
+        store.collection, "get", lambda *a, **k: reads.append(k) or real_get(*a, **k)
+    )
+    report = store.ingest(articles)
+    assert len(report.unchanged) == 40 and len(reads) == 1
