@@ -4,10 +4,11 @@ whole article beside the chat; adding files, feeds and URLs."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote, unquote
 
 import gradio as gr
@@ -416,7 +417,21 @@ def build_app(briefer: Briefer) -> gr.Blocks:
         def refreshed(message: str) -> tuple:
             return message, *article_listing(briefer)
 
+        def reported(change: Callable[..., tuple]) -> Callable[..., tuple]:
+            """An index change that fails (a full disk, Chroma gone) says why in the status
+            line, one line naming the input, and leaves the table as it was."""
+
+            @functools.wraps(change)
+            def guarded(*args, **kwargs) -> tuple:
+                try:
+                    return change(*args, **kwargs)
+                except BriefingError as err:
+                    return f"Error: {escape_markdown(str(err))}", gr.update(), gr.update()
+
+            return guarded
+
         # Gradio injects progress through this default; it mirrors the ingest tqdm bar.
+        @reported
         def add_files(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
             if not files:
                 return refreshed("Choose one or more article files first.")
@@ -426,6 +441,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             problems = problems_text(result.failures, result.warnings)
             return refreshed(f"Done: {result.report.summary()}.\n{problems}")
 
+        @reported
         def add_feed(url: str, progress: gr.Progress = gr.Progress(track_tqdm=True)):  # noqa: B008
             url = (url or "").strip()
             if not is_url(url):
@@ -435,6 +451,7 @@ def build_app(briefer: Briefer) -> gr.Blocks:
             problems = problems_text(outcome.loaded.failures, outcome.loaded.warnings)
             return refreshed(f"Done: {outcome.report.summary()}.\n{problems}")
 
+        @reported
         def remove_article(article_id: str | None):
             if not article_id:
                 return refreshed("Choose an article to remove first.")

@@ -194,7 +194,7 @@ def test_chroma_dying_mid_question_is_one_line_from_briefing_ask(
 
 
 def test_the_page_answers_chroma_dying_with_an_error_and_recovers_on_its_restart(chroma, tmp_path):
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
 
     env = tiny_page_env(tmp_path / "home", BRIEFING_CHROMA_URL=chroma.url)
     with chat_page(tmp_path / "chat.log", env) as url:  # it ingests the sample into the server
@@ -206,6 +206,11 @@ def test_the_page_answers_chroma_dying_with_an_error_and_recovers_on_its_restart
         reply = last_reply(failed).replace("\\", "")  # the page escapes Markdown
         assert reply.startswith(f"Error: {chroma.url}: cannot reach the Chroma server"), reply
         assert failed[2] is None
+        article = tmp_path / "bridge.txt"
+        article.write_text("Bridge reopens\n\nThe bridge reopened on Monday after repairs.")
+        added = client.predict([handle_file(str(article))], api_name="/add_files")[0]
+        added = added.replace("\\", "")
+        assert added.startswith(f"Error: {chroma.url}: cannot reach the Chroma server"), added
 
         chroma.start()  # the same port, the same data folder
         again = client.predict(QUESTION, [], api_name="/ask")
