@@ -367,9 +367,9 @@ def keyword_index_path(settings: Settings, collection: str) -> Path:
 
 GENERATION_ID = "generation"
 WRITE_BATCH = 64
+"""Passages embedded and written per Chroma call; whole articles only, so it can run over."""
 PLAN_CHUNK = 256
 """Incoming articles whose counterparts in the index are read in one call."""
-"""Passages embedded and written per Chroma call; whole articles only, so it can run over."""
 
 
 @dataclass
