@@ -180,9 +180,9 @@ class Store:
         batch: list[_Write] = []
         remaining = iter(articles)
         while chunk := list(islice(remaining, PLAN_CHUNK)):
-            known = self._known(chunk)  # one read for many articles, not several each
-            for article in chunk:
-                story = text_hash(article.text)
+            stories = [text_hash(article.text) for article in chunk]
+            known = self._known(chunk, stories)  # one read for many articles, not several each
+            for article, story in zip(chunk, stories, strict=True):
                 if any(write.overlaps(article, story) for write in batch):
                     self._flush(batch, on_article, known)  # decide as if one by one
                 write = self._plan(article, story, report, known)
@@ -196,12 +196,12 @@ class Store:
         self.keywords.catch_up(self)
         return report
 
-    def _known(self, articles: list[Article]) -> _Known:
+    def _known(self, articles: list[Article], stories: list[str]) -> _Known:
         """What the index holds that bears on these articles: their own passages, and
         articles with the same text or URL."""
         checks: list[dict] = [
             {"article_id": {"$in": sorted({a.id for a in articles})}},
-            {"text_hash": {"$in": sorted({text_hash(a.text) for a in articles})}},
+            {"text_hash": {"$in": sorted(set(stories))}},
         ]
         if urls := sorted({a.url for a in articles if a.url}):
             checks.append({"url": {"$in": urls}})
@@ -413,10 +413,13 @@ class _Known:
         )
 
     def written(self, write: _Write) -> None:
-        for pid in write.stale:  # ids are "<article id>:<digest>:<n>"
+        owners = {pid.rsplit(":", 2)[0] for pid in write.stale}  # "<article id>:<digest>:<n>"
+        for pid in write.stale:
             self.present.get(pid.rsplit(":", 2)[0], set()).discard(pid)
-        gone = {owner for owner, ids in self.present.items() if not ids}
-        self.stories = {key: at for key, at in self.stories.items() if at[0] not in gone}
+        # Only an article this write deleted from can have left the index.
+        gone = {owner for owner in owners if not self.present.get(owner)}
+        if gone:
+            self.stories = {key: at for key, at in self.stories.items() if at[0] not in gone}
         for pid in write.ids:
             self.add(pid, write.article.id, write.story, write.article.url)
 
