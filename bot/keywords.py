@@ -25,15 +25,16 @@ from bot.words import STOPWORDS
 if TYPE_CHECKING:
     from bot.store import Store
 
-_SCHEMA = """
+_TOKENIZER = "tokenize='porter unicode61 remove_diacritics 2'"
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS passage (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL, title TEXT,
     source TEXT, published TEXT, url TEXT, start INTEGER, end INTEGER, text TEXT, heading TEXT);
 CREATE INDEX IF NOT EXISTS passage_published ON passage (published);
 -- The Porter stemmer makes 'countries' find 'country'; `words` is the passage's searchable text.
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_words USING fts5(
-    heading, text, content='passage', content_rowid='rowid',
-    tokenize='porter unicode61 remove_diacritics 2');
+    heading, text, content='passage', content_rowid='rowid', {_TOKENIZER});
 CREATE TRIGGER IF NOT EXISTS passage_added AFTER INSERT ON passage BEGIN
     INSERT INTO passage_words (rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
 END;
@@ -42,6 +43,8 @@ CREATE TRIGGER IF NOT EXISTS passage_removed AFTER DELETE ON passage BEGIN
         VALUES ('delete', old.rowid, old.heading, old.text);
 END;
 CREATE TABLE IF NOT EXISTS stamp (key TEXT PRIMARY KEY, value TEXT);
+-- Stemmed words in at least half the passages (see KeywordIndex.search), as of the stamp.
+CREATE TABLE IF NOT EXISTS common_word (term TEXT PRIMARY KEY);
 """
 
 _COLUMNS = "p.article_id, p.title, p.source, p.published, p.url, p.text, p.start, p.end"
@@ -81,24 +84,23 @@ class KeywordIndex:
 
     def search(self, question: str, n: int, days: Iterable[dt.date] | None = None) -> list[Passage]:
         """The n passages sharing the most (rare) words with the question, best first;
-        with `days`, only passages of articles published on one of those days."""
+        with `days`, only passages of articles published on one of those days.
+
+        Words in at least half the passages are left out of the search when the others find n
+        passages: BM25 gives such a word an idf of log((N - df + .5) / (df + .5)) <= 0, which
+        FTS5 clamps to 1e-6, so it cannot change the order, while scoring every passage that
+        holds it is most of a search's time in a large index.
+        """
         terms = query_terms(question)
-        if not terms or n <= 0:
+        wanted = None if days is None else sorted({day.isoformat() for day in days})
+        if not terms or n <= 0 or wanted == []:
             return []
-        match = " OR ".join(f'"{term}"' for term in terms)
-        where, params = "passage_words MATCH ?", [match]
-        if days is not None:
-            wanted = sorted({day.isoformat() for day in days})
-            if not wanted:
-                return []
-            where += f" AND substr(p.published, 1, 10) IN ({','.join('?' * len(wanted))})"
-            params += wanted
-        sql = (
-            f"SELECT {_COLUMNS} FROM passage_words JOIN passage p ON p.rowid = passage_words.rowid"
-            f" WHERE {where} ORDER BY bm25(passage_words) LIMIT ?"
-        )
         with self._connection() as db:
-            rows = db.execute(sql, [*params, n]).fetchall()
+            common = _common_words(db, terms)
+            rare = [term for term in terms if term not in common]
+            rows = _ranked(db, rare, n, wanted) if rare and common else []
+            if len(rows) < n:
+                rows = _ranked(db, terms, n, wanted)
         return [_passage(row) for row in rows]
 
     def newest_day(self) -> str | None:
@@ -127,7 +129,8 @@ class KeywordIndex:
                     "INSERT OR REPLACE INTO passage VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     _rows(store, missing[at : at + _FETCH_BATCH]),
                 )
-            db.execute("INSERT OR REPLACE INTO stamp VALUES ('version', ?)", (stamp,))
+            _note_common_words(db)
+            db.execute("INSERT OR REPLACE INTO stamp VALUES ('caught_up', ?)", (stamp,))
 
 
 def query_terms(question: str) -> list[str]:
@@ -154,8 +157,55 @@ def date_words(published: str | None) -> str:
     return f"{published} {day.strftime('%B')} {day.day} {day.year}"
 
 
+def _ranked(db: sqlite3.Connection, terms: list[str], n: int, days: list[str] | None) -> list:
+    """Rows of the n passages best matching any of the terms by BM25 (on one of the days)."""
+    match = " OR ".join(f'"{term}"' for term in terms)
+    if days is None:  # rank on the full-text index alone, then read just the n best rows
+        sql = (
+            f"SELECT {_COLUMNS} FROM (SELECT rowid, bm25(passage_words) AS score"
+            " FROM passage_words WHERE passage_words MATCH ? ORDER BY score LIMIT ?) AS hit"
+            " JOIN passage p ON p.rowid = hit.rowid ORDER BY hit.score"
+        )
+        return db.execute(sql, [match, n]).fetchall()
+    marks = ",".join("?" * len(days))
+    sql = (
+        f"SELECT {_COLUMNS} FROM passage_words JOIN passage p ON p.rowid = passage_words.rowid"
+        f" WHERE passage_words MATCH ? AND substr(p.published, 1, 10) IN ({marks})"
+        " ORDER BY bm25(passage_words) LIMIT ?"
+    )
+    return db.execute(sql, [match, *days, n]).fetchall()
+
+
+def _note_common_words(db: sqlite3.Connection) -> None:
+    """Record the stems in at least half the passages (a scan of FTS5's term list)."""
+    db.execute("DELETE FROM common_word")
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.word_count"
+        " USING fts5vocab(main, passage_words, row)"
+    )
+    db.execute(
+        "INSERT INTO common_word SELECT term FROM temp.word_count"
+        " WHERE doc * 2 >= (SELECT count(*) FROM passage)"
+    )
+
+
+def _common_words(db: sqlite3.Connection, terms: list[str]) -> set[str]:
+    """The terms whose every stem (by the index's own tokenizer) is in half the passages."""
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.asked USING fts5(term, {_TOKENIZER})")
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.asked_stem USING fts5vocab(asked, instance)"
+    )
+    db.execute("DELETE FROM temp.asked")
+    db.executemany("INSERT INTO temp.asked (rowid, term) VALUES (?, ?)", enumerate(terms))
+    rows = db.execute(
+        "SELECT doc, min(term IN (SELECT term FROM main.common_word)) FROM temp.asked_stem"
+        " GROUP BY doc"
+    ).fetchall()
+    return {terms[doc] for doc, common in rows if common}
+
+
 def _stamp(db: sqlite3.Connection) -> str | None:
-    row = db.execute("SELECT value FROM stamp WHERE key = 'version'").fetchone()
+    row = db.execute("SELECT value FROM stamp WHERE key = 'caught_up'").fetchone()
     return row[0] if row else None
 
 

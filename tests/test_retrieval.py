@@ -65,6 +65,39 @@ def test_keyword_search_reads_its_disk_index_without_scanning_the_store(make_set
     ]  # the Porter stemmer: 'zeppelins' finds 'zeppelin'
 
 
+def test_words_in_half_the_passages_are_searched_only_when_the_others_fall_short(
+    make_settings, tmp_path, monkeypatch
+):
+    """BM25 gives a word in half the passages no weight, so leaving it out cannot change the
+    order; it is searched only when the rarer words find fewer passages than asked for."""
+    from bot import keywords
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    settings = make_settings()
+    for name in ["harbour", "market", "school"]:
+        (tmp_path / f"{name}.md").write_text(f"The council met about the {name} on Monday.")
+    (tmp_path / "zeppelin.md").write_text("The council saw a zeppelin land in the square.")
+    store = Store(settings)
+    ingest_paths([tmp_path], settings, store=store)
+    searched, ranked = [], keywords._ranked
+    monkeypatch.setattr(
+        keywords,
+        "_ranked",
+        lambda db, terms, *rest: searched.append(terms) or ranked(db, terms, *rest),
+    )
+    retriever = Retriever(store, settings)
+
+    assert [p.article_id for p in retriever.keyword_search("Councils and zeppelins", 1)] == [
+        "zeppelin"
+    ]
+    assert searched == [["zeppelins"]]  # 'councils' is the common stem 'council'
+    searched.clear()
+    hits = retriever.keyword_search("Councils and zeppelins", 3)
+    assert searched == [["zeppelins"], ["councils", "zeppelins"]]
+    assert hits[0].article_id == "zeppelin" and len(hits) == 3
+
+
 def test_the_keyword_index_catches_up_after_an_interrupted_write(
     make_settings, tmp_path, monkeypatch
 ):
