@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
 from bot.chunking import sentence_spans
 from bot.words import content_words, tokens
 
@@ -160,9 +162,17 @@ NUMBER_WORDS = frozenset(
 _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
-def names(text: str) -> set[str]:
-    """The words of the capitalised names and the numbers in text, as tokens."""
-    found = {t for w in _NAME_OR_NUMBER.findall(text) for t in tokens(w)}
+def names(sentence: str) -> set[str]:
+    """The words of the capitalised names and the numbers in a sentence, as tokens.
+
+    The sentence's first word is capitalised whatever it is: an English stop-word there
+    ("Meanwhile", "However", "Both") is not a name.
+    """
+    words = _NAME_OR_NUMBER.findall(sentence)
+    opener = re.match(r"\W*(\w+)", sentence)
+    if words and opener and words[0] == opener[1] and opener[1].lower() in ENGLISH_STOP_WORDS:
+        words = words[1:]
+    found = {t for w in words for t in tokens(w)}
     return found - {w[:6] for w in NUMBER_WORDS}
 
 

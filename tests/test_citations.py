@@ -77,6 +77,14 @@ def test_a_multi_hop_sentence_is_supported_by_passages_together():
     assert sorted(s.passages) == [0, 1]
 
 
+def test_a_capitalised_opening_word_is_a_name_only_when_it_is_not_a_common_word():
+    """Every sentence opens with a capital: "Meanwhile" there is no invented name."""
+    [s] = check_sentences("Meanwhile, the rebels captured Homs [1].", ["The rebels captured Homs."])
+    assert s.passages == (0,)
+    assert check_sentences("However Israel captured Homs [1].", ["The rebels captured Homs."]) == []
+    assert check_sentences("Israel captured Homs [1].", ["The rebels captured Homs."]) == []
+
+
 def test_a_cited_passage_that_adds_nothing_is_dropped_but_one_that_adds_words_stays():
     passages = [
         "Qatar, Egypt and Russia issued a joint statement calling for calm.",
