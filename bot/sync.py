@@ -7,6 +7,7 @@ from a source (removed only with prune), and `briefing sync` with no arguments r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
-from bot.errors import BriefingError
+from bot.errors import BriefingError, StoreError, write_failure
 from bot.ingest import Stopped, index_articles, read_input
 from bot.sources import Loaded, is_url
 from bot.store import IngestReport, Store
@@ -52,8 +53,16 @@ class SyncRecord:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"sources": {key: asdict(state) for key, state in self.sources.items()}}
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self.path)
+        try:
+            temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError as err:  # a full or read-only disk: the old record stays as it was
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            reason = write_failure(err)
+            if reason is None:
+                raise
+            raise StoreError(f"{self.path}: cannot save the sync record: {reason}") from err
 
     def claimed_elsewhere(self, article_id: str, key: str) -> bool:
         return any(article_id in s.articles for k, s in self.sources.items() if k != key)

@@ -74,11 +74,10 @@ def small_disk(folder: Path, megabytes: int = 4) -> Iterator[Path]:
 def fill(folder: Path) -> Path:
     """Write a file until the disk is full; remove it to free the space."""
     filler = folder / "filler"
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:  # unbuffered: nothing left to flush on close
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError as err:
             assert err.errno == errno.ENOSPC
     return filler
@@ -149,6 +148,25 @@ def test_ingest_onto_a_full_disk_is_one_line_and_keeps_the_index(tmp_path):
         assert ingest_inputs([news], settings, store).report.passages == 30
         found = Retriever(store, settings).keyword_search("night ferry Vell", 30)
         assert len({p.article_id for p in found}) == 30
+
+
+def test_a_sync_record_that_cannot_be_saved_is_one_line_and_the_old_one_stays(tmp_path):
+    """The record of what `briefing sync` took from where, on a real disk that fills up."""
+    from bot.sync import SourceState, SyncRecord
+
+    with small_disk(tmp_path / "disk") as disk:
+        record = SyncRecord(disk / "sources-articles.json")
+        record.save()
+        before = record.path.read_text()
+        filler = fill(disk)
+        stories = [f"story-{k}" for k in range(2000)]
+        record.sources["news"] = SourceState(stories, "2026-11-26T08:00:00", "1 added")
+        with pytest.raises(StoreError, match="cannot save the sync record: the disk is full"):
+            record.save()
+        assert record.path.read_text() == before and not list(disk.glob("*.tmp"))
+        filler.unlink()
+        record.save()
+        assert "story-1999" in record.path.read_text()
 
 
 @pytest.fixture
