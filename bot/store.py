@@ -136,12 +136,14 @@ class Store:
             raise StoreError(line) from err
 
     def _failure_line(self, err: Exception) -> str | None:
+        import httpx
+        from chromadb.errors import ChromaError
+
         url = self.settings.chroma_url
-        kinds = {cls.__name__ for cls in type(err).__mro__}
-        if url and "TransportError" in kinds:  # httpx: refused, reset, timed out
+        if url and isinstance(err, httpx.TransportError):  # refused, reset, timed out
             return unreachable(url, err)
         # Chroma's Rust core reports SQLite's result code in the message only.
-        code = re.search(r"\(code: (\d+)\)", str(err)) if "ChromaError" in kinds else None
+        code = re.search(r"\(code: (\d+)\)", str(err)) if isinstance(err, ChromaError) else None
         reason = write_failure(err) or (SQLITE_WRITE_FAILURES.get(int(code[1])) if code else None)
         if reason is None:
             return None
