@@ -102,9 +102,7 @@ class Store:
         else:
             with self._failures():  # a read-only data directory fails here already
                 settings.home.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(
-                    path=str(settings.chroma_path), settings=chroma_settings
-                )
+                self.client = open_local_chroma(settings.chroma_path, chroma_settings)
         name = collection or settings.collection
         with self._failures():
             chroma_collection = self.client.get_or_create_collection(
@@ -330,6 +328,26 @@ class Store:
         data = self.collection.get(include=["documents", "metadatas"])
         pairs = zip(data["documents"], data["metadatas"], strict=True)
         return [passage_from_record(document, meta, 0.0) for document, meta in pairs]
+
+
+def open_local_chroma(path: Path, chroma_settings: Any) -> Any:
+    """A PersistentClient on the folder; a failure to open it (the path is a file, say) is one
+    StoreError line naming it."""
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as err:
+        # chromadb keeps the half-started client for the path and hands it out to every later
+        # PersistentClient there (which then fails with AttributeError): forget it.
+        cached = SharedSystemClient._identifier_to_system
+        for identifier, system in list(cached.items()):
+            if system.settings.persist_directory == str(path):
+                del cached[identifier]
+        if write_failure(err) or "(code: " in str(err):
+            raise  # read-only or full: Store._failures says so
+        raise StoreError(f"{path}: cannot open the index: {err} (BRIEFING_HOME)") from err
 
 
 def unreachable(url: str, err: Exception) -> str:

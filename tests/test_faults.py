@@ -150,6 +150,20 @@ def test_ingest_onto_a_full_disk_is_one_line_and_keeps_the_index(tmp_path):
         assert len({p.article_id for p in found}) == 30
 
 
+def test_an_index_folder_that_cannot_be_opened_is_one_line_and_opens_once_mended(tmp_path):
+    """In one process, as in a page that retries: chromadb must not keep the failed client."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "chroma").write_text("a file where the index folder belongs")
+    with pytest.raises(StoreError, match="cannot open the index") as raised:
+        Store(Settings(home=home))
+    assert str(raised.value).startswith(str(home / "chroma"))
+    assert "cannot open the index" in one_line_error(briefing("list", home=home), home / "chroma")
+    (home / "chroma").unlink()
+    ingest_inputs([SAMPLE_CORPUS], Settings(home=home), Store(Settings(home=home)))
+    assert_sample_searchable(Settings(home=home))
+
+
 def test_a_sync_record_that_cannot_be_saved_is_one_line_and_the_old_one_stays(tmp_path):
     """The record of what `briefing sync` took from where, on a real disk that fills up."""
     from bot.sync import SourceState, SyncRecord
