@@ -1,5 +1,7 @@
 """Hybrid retrieval on the real index: BM25 and dense search fused by rank."""
 
+import pytest
+
 from bot.keywords import date_words
 from bot.retrieval import Retriever, fuse
 from bot.store import Passage
@@ -118,6 +120,40 @@ def test_the_keyword_index_catches_up_after_an_interrupted_write(
     retriever = Retriever(Store(settings), settings)
     found = retriever.keyword_search("zeppelin market", 5)
     assert sorted(p.article_id for p in found) == ["market", "zeppelin"]
+
+
+class Killed(BaseException):
+    """The process dying at that point."""
+
+
+def test_a_replacement_killed_before_it_was_stamped_is_still_seen_by_the_others(
+    make_settings, tmp_path, monkeypatch
+):
+    """A changed article of the same length replaced, and its writer killed before it could
+    record the change: the passage count is as before, yet other processes must see it."""
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    settings = make_settings()
+    (tmp_path / "story.md").write_text("A zeppelin landed in the square.")
+    ingest_paths([tmp_path], settings, store=Store(settings))
+    reader = Retriever(Store(settings), settings)  # another process, already caught up
+    assert [p.article_id for p in reader.keyword_search("zeppelin", 5)] == ["story"]
+
+    (tmp_path / "story.md").write_text("A balloon landed in the square.")
+    stamp = Store._touch
+
+    def killed_once_written(store: Store) -> None:
+        if store.collection.get(where_document={"$contains": "balloon"})["ids"]:
+            raise Killed
+        stamp(store)
+
+    monkeypatch.setattr(Store, "_touch", killed_once_written)
+    with pytest.raises(Killed):
+        ingest_paths([tmp_path], settings, store=Store(settings))
+    monkeypatch.undo()
+    assert [p.article_id for p in reader.keyword_search("balloon", 5)] == ["story"]
+    assert reader.keyword_search("zeppelin", 5) == []
 
 
 def test_named_days_are_found_in_every_common_spelling():
