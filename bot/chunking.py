@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 # A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before
 # whitespace, or at a line break. Good enough for news prose, and it keeps exact offsets.
@@ -24,6 +25,28 @@ def sentence_spans(text: str) -> list[Span]:
         start = match.end()
     _append_trimmed(spans, text, start, len(text))
     return spans
+
+
+def prose_sentence_spans(text: str) -> list[Span]:
+    """Like sentence_spans, but a full stop that ends an abbreviation ("vs.", "U.S.", "Jan. 5",
+    "Mr.") ends no sentence (pysbd's rules). For answers, whose every sentence is checked and
+    cited on its own; about 3 ms a kilobyte, so ingest keeps the faster sentence_spans (a
+    passage boundary after "vs." still leaves whole words on both sides)."""
+    spans = []
+    for line in _LINE.finditer(text):
+        for sentence in _segmenter().segment(line.group()):
+            _append_trimmed(spans, text, line.start() + sentence.start, line.start() + sentence.end)
+    return spans
+
+
+_LINE = re.compile(r"[^\n]+")
+
+
+@cache
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
 def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.chunking import sentence_spans
+from bot.chunking import prose_sentence_spans
 from bot.words import content_words, tokens
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\]", re.IGNORECASE)
@@ -146,7 +146,7 @@ def says_abstain(reply: str, yes_no_question: bool = False) -> bool:
         verdict, rest = split_verdict(reply)
         if verdict and not rest.lower().startswith("the articles don"):
             return False
-    sentences = [reply[span.start : span.end] for span in sentence_spans(reply)]
+    sentences = [reply[span.start : span.end] for span in prose_sentence_spans(reply)]
     return all(is_refusal(s) or not content_words(MARKER.sub("", s)) for s in sentences)
 
 
@@ -221,7 +221,7 @@ def check_sentences(reply: str, passages: list[str], question: str = "") -> list
     passage_words = [content_words(p) for p in passages]
     denials = [denied_words(p) for p in passages]
     checked = []
-    for span in sentence_spans(reply):
+    for span in prose_sentence_spans(reply):
         raw = reply[span.start : span.end]
         text = MARKER.sub("", raw).strip()
         if not text or foreign_names(text, passages):
@@ -299,7 +299,7 @@ def _with_verdict(
 
 
 def _first_sentence(text: str) -> str:
-    spans = sentence_spans(text)
+    spans = prose_sentence_spans(text)
     return text[spans[0].start : spans[0].end] if spans else ""
 
 

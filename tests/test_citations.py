@@ -85,6 +85,16 @@ def test_a_capitalised_opening_word_is_a_name_only_when_it_is_not_a_common_word(
     assert check_sentences("Israel captured Homs [1].", ["The rebels captured Homs."]) == []
 
 
+def test_an_abbreviation_does_not_end_a_sentence_of_the_answer():
+    passage = "The U.S. team beat Japan 20-10 in the Chiefs vs. Jets warm-up on Jan. 5."
+    reply = "The U.S. team beat Japan in the Chiefs vs. Jets warm-up [1]. It ended 20-10 [1]."
+    checked = check_sentences(reply, [passage])
+    assert [s.text for s in checked] == [
+        "The U.S. team beat Japan in the Chiefs vs. Jets warm-up.",
+        "It ended 20-10.",
+    ]
+
+
 def test_a_cited_passage_that_adds_nothing_is_dropped_but_one_that_adds_words_stays():
     passages = [
         "Qatar, Egypt and Russia issued a joint statement calling for calm.",
