@@ -200,6 +200,7 @@ class Briefer:
         self.store = store or Store(settings)
         self.retriever = Retriever(self.store, settings)
         embed(["warm up"])  # load MiniLM now, so retrieve_s times retrieval, not start-up
+        citations.entity_recogniser()  # and the citation check's, not in the first answer
         self.chat_model = chat_model or load_chat_model(settings)
         self.gate = model_gate()  # every path into the model takes it: see bot.gate
         self.judge: Judge = judge or judge_for(self.chat_model, self.gate)

