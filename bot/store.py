@@ -101,7 +101,7 @@ class Store:
             except Exception as err:  # chromadb raises ValueError, httpx errors, ...
                 raise StoreError(unreachable(settings.chroma_url, err)) from err
         else:
-            with self._failures():  # a read-only data directory fails here already
+            with self._failures(doing="open the index"):  # read-only or full fails here already
                 settings.home.mkdir(parents=True, exist_ok=True)
                 self.client = open_local_chroma(settings.chroma_path, chroma_settings)
         name = collection or settings.collection
@@ -121,15 +121,18 @@ class Store:
         each search (for writes by other processes)."""
 
     @contextmanager
-    def _failures(self) -> Iterator[None]:
+    def _failures(self, doing: str | None = None) -> Iterator[None]:
         """Chroma's failures that are the place's fault, as one StoreError line naming it: a
         server that is gone (killed mid-question, say), a data directory that is read-only or
         full. Chroma writes in transactions, so the index is as it was before the failed call.
-        Anything else passes through unchanged."""
+        Anything else passes through unchanged, unless `doing` names what failed (a path that
+        is a file cannot be opened as the index folder, say)."""
         try:
             yield
         except Exception as err:
             line = self._failure_line(err)
+            if line is None and doing:
+                line = f"{self.settings.chroma_path}: cannot {doing}: {err} (BRIEFING_HOME)"
             if line is None:
                 raise
             raise StoreError(line) from err
@@ -340,23 +343,20 @@ class Store:
 
 
 def open_local_chroma(path: Path, chroma_settings: Any) -> Any:
-    """A PersistentClient on the folder; a failure to open it (the path is a file, say) is one
-    StoreError line naming it."""
+    """A PersistentClient on the folder, or no trace of it when it fails to open."""
     import chromadb
     from chromadb.api.shared_system_client import SharedSystemClient
 
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as err:
+    except Exception:
         # chromadb keeps the half-started client for the path and hands it out to every later
         # PersistentClient there (which then fails with AttributeError): forget it.
         cached = SharedSystemClient._identifier_to_system
         for identifier, system in list(cached.items()):
             if system.settings.persist_directory == str(path):
                 del cached[identifier]
-        if write_failure(err) or "(code: " in str(err):
-            raise  # read-only or full: Store._failures says so
-        raise StoreError(f"{path}: cannot open the index: {err} (BRIEFING_HOME)") from err
+        raise
 
 
 def unreachable(url: str, err: Exception) -> str:
