@@ -82,10 +82,25 @@ class Store:
         collection: str | None = None,
         splitter: Callable[[Article], list[Passage]] | None = None,
     ):
-        import chromadb
-
         self.settings = settings
         self.splitter = splitter or (lambda a: split_article(a, settings.passage_chars))
+        self.name = collection or settings.collection
+        self._write_failed = False
+        """A write to the embedded index failed (disk full, read-only): see _mend()."""
+        self.client: Any = None
+        self._open()
+        self.collection: Any = _Guarded(lambda: self._live()[0], self._failures)
+        """The Chroma collection of passages; every call to it goes through _failures()."""
+        self._generation: Any = _Guarded(lambda: self._live()[1], self._failures)
+        self.keywords = KeywordIndex(keyword_index_path(settings, self.name))
+        """Keyword search over the same passages; caught up after each write here and before
+        each search (for writes by other processes)."""
+
+    def _open(self) -> None:
+        """Connect to the server or open the embedded index, and its two collections."""
+        import chromadb
+
+        settings = self.settings
         chroma_settings = chromadb.Settings(anonymized_telemetry=False)
         if settings.chroma_url:
             from urllib.parse import urlparse
@@ -104,21 +119,33 @@ class Store:
             with self._failures(doing="open the index"):  # read-only or full fails here already
                 settings.home.mkdir(parents=True, exist_ok=True)
                 self.client = open_local_chroma(settings.chroma_path, chroma_settings)
-        name = collection or settings.collection
         with self._failures():
-            chroma_collection = self.client.get_or_create_collection(
-                name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            self._passages = self.client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
             # One record whose value changes on every write: see version().
-            generation = self.client.get_or_create_collection(
-                f"{name}-generation", embedding_function=None
+            self._generation_record = self.client.get_or_create_collection(
+                f"{self.name}-generation", embedding_function=None
             )
-        self.collection: Any = _Guarded(chroma_collection, self._failures)
-        """The Chroma collection of passages; every call to it goes through _failures()."""
-        self._generation: Any = _Guarded(generation, self._failures)
-        self.keywords = KeywordIndex(keyword_index_path(settings, name))
-        """Keyword search over the same passages; caught up after each write here and before
-        each search (for writes by other processes)."""
+
+    def _mend(self) -> None:
+        """Before writing again after a failed write to the embedded index, a fresh client.
+
+        The failed client can keep a lock that stalls its next write for good once another
+        process failed a write there too (a page and `briefing ingest` on a full disk). Reads
+        keep the old client meanwhile: the page answers while the disk is full. If the index
+        cannot be opened again yet, this is the one-line error, and the next call retries."""
+        if self._write_failed and self.client is not None:
+            self.client.close()
+            self.client = None
+        self._live()
+
+    def _live(self) -> tuple[Any, Any]:
+        """The open collections of passages and of the generation record."""
+        if self.client is None:
+            self._open()
+            self._write_failed = False
+        return self._passages, self._generation_record
 
     @contextmanager
     def _failures(self, doing: str | None = None) -> Iterator[None]:
@@ -151,6 +178,7 @@ class Store:
             return None
         if url:
             return f"{url}: the Chroma server cannot write its index: {reason}"
+        self._write_failed = True
         place = getattr(err, "filename", None) or self.settings.chroma_path
         return f"{place}: cannot write the index: {reason} (BRIEFING_HOME); nothing half-written"
 
@@ -189,6 +217,7 @@ class Store:
         worst an old and a new version side by side), and re-running it finishes the job.
         Several articles share a call because embedding in batches is several times faster.
         """
+        self._mend()
         report = IngestReport()
         batch: list[_Write] = []
         remaining = iter(articles)
@@ -283,6 +312,7 @@ class Store:
 
     def remove(self, article_id: str) -> int:
         """Delete an article's passages; returns how many there were."""
+        self._mend()
         ids = self.collection.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             with self._changing():
@@ -365,14 +395,15 @@ def unreachable(url: str, err: Exception) -> str:
 
 
 class _Guarded:
-    """A Chroma collection whose every call runs inside `failures` (see Store._failures)."""
+    """A Chroma collection (as its store has it open now) whose every call runs inside
+    `failures` (see Store._failures)."""
 
-    def __init__(self, collection: Any, failures: Callable[[], Any]):
+    def __init__(self, collection: Callable[[], Any], failures: Callable[[], Any]):
         self._collection = collection
         self._failures = failures
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._collection, name)
+        value = getattr(self._collection(), name)
         if not callable(value):
             return value
 

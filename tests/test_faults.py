@@ -7,10 +7,12 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -27,6 +29,7 @@ from tests.test_hostile import last_reply
 from tests.test_servers import ChromaServer
 
 QUESTION = "Who issued the joint statement?"
+T = TypeVar("T")
 
 
 def mount(*args: str) -> None:
@@ -81,6 +84,16 @@ def fill(folder: Path) -> Path:
         except OSError as err:
             assert err.errno == errno.ENOSPC
     return filler
+
+
+def within(seconds: float, work: Callable[[], T]) -> T:
+    """work()'s result; the test fails if it has not returned in time (a stall lasts forever)."""
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still running after {seconds} s"
+    return outcome[0]
 
 
 def ferry(folder: Path, n: int = 1) -> Path:
@@ -141,11 +154,14 @@ def test_ingest_onto_a_full_disk_is_one_line_and_keeps_the_index(tmp_path):
         assert_sample_searchable(settings, store)  # even while the disk is still full
         line = one_line_error(briefing("ingest", str(news), home=settings.home), settings.home)
         assert "the disk is full" in line
+        with pytest.raises(StoreError, match="the disk is full"):  # the page's retry, still full
+            ingest_inputs([news], settings, store)
 
         filler.unlink()
         assert "1 articles" in briefing("list", home=settings.home).stdout
         assert_sample_searchable(settings, store)
-        assert ingest_inputs([news], settings, store).report.passages == 30
+        # The failed client once kept a lock that stalled this write for good.
+        assert within(60, lambda: ingest_inputs([news], settings, store)).report.passages == 30
         found = Retriever(store, settings).keyword_search("night ferry Vell", 30)
         assert len({p.article_id for p in found}) == 30
 
