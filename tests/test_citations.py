@@ -77,7 +77,7 @@ def test_a_multi_hop_sentence_is_supported_by_passages_together():
     assert sorted(s.passages) == [0, 1]
 
 
-def test_a_capitalised_opening_word_is_a_name_only_when_it_is_not_a_common_word():
+def test_a_capitalised_opening_word_is_a_name_only_when_the_entity_recogniser_reads_one():
     """Every sentence opens with a capital: "Meanwhile" or "Establishments" there is no
     invented name (spaCy's entity recogniser says which opening words start a name)."""
     [s] = check_sentences("Meanwhile, the rebels captured Homs [1].", ["The rebels captured Homs."])
