@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot import citations
 from bot.config import Settings
-from bot.dates import relative_window
+from bot.dates import Window, relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
@@ -166,21 +166,36 @@ def evidence_text(passage: Passage) -> str:
     return f"{meta}\n{passage.text}"
 
 
-def prompt_context(passages: list[Passage], as_of: dt.date | None) -> str:
+def window_first(passages: list[Passage], window: Window | None) -> list[Passage]:
+    """The articles published in the span the question points at ("this week") before the
+    others, each group in its own order: a small model takes the first story that fits, and
+    the same kind of story a month earlier fits too."""
+    if window is None:
+        return passages
+    return sorted(passages, key=lambda p: not window.holds(p.published))
+
+
+def prompt_context(
+    passages: list[Passage], as_of: dt.date | None, window: Window | None = None
+) -> str:
     """The part of the prompt before the question: the day it is asked, then the passages.
     The answer and the support checks share it, so the model reads it once."""
     today = f"Today is {as_of:%A, %d %B %Y}.\n\n" if as_of else ""
-    return f"{today}Passages:\n\n{format_passages(passages)}\n\n"
+    return f"{today}Passages:\n\n{format_passages(passages, window)}\n\n"
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(passages: list[Passage], window: Window | None = None) -> str:
     """Numbered passages under their article's headline, source and date, as the model sees
     them. Passages of one article share one heading: a source repeated above every passage
-    is taken for the answer to "which outlet reported...?", and costs prompt time."""
+    is taken for the answer to "which outlet reported...?", and costs prompt time. An article
+    inside the span the question points at says so in the question's words (within "this
+    week"): the small model does not count days from a date."""
     blocks = []
     for n, p in enumerate(passages, 1):
         if n == 1 or passages[n - 2].article_id != p.article_id:
-            meta = ", ".join(x for x in (p.source, p.published) if x)
+            inside = window is not None and window.holds(p.published)
+            when = f'within "{window.phrase}"' if window and inside else ""
+            meta = ", ".join(x for x in (p.source, p.published, when) if x)
             blocks.append(f'Article: "{p.title}"' + (f" ({meta})" if meta else ""))
         blocks.append(f"[{n}] {p.text}")
     return "\n".join(blocks)
@@ -280,10 +295,11 @@ class Briefer:
             answer.standalone_question = standalone
         if passages:
             draft = []
-            dated = relative_window(standalone, as_of) is not None
-            hint = answer_hint(standalone) + (DATE_HINT if dated else "")
-            passages = self.fitting(by_article(passages), standalone + hint, as_of, dated)
-            context = prompt_context(passages, as_of if dated else None)
+            window = relative_window(standalone, as_of)
+            hint = answer_hint(standalone) + (DATE_HINT if window else "")
+            ordered = window_first(by_article(passages), window)
+            passages = self.fitting(ordered, standalone + hint, as_of, window)
+            context = prompt_context(passages, as_of if window else None, window)
             prompt = {"context": context, "question": standalone, "hint": hint}
             for chunk in self.answer_chain.stream(prompt):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
@@ -297,13 +313,15 @@ class Briefer:
         yield answer
 
     def fitting(
-        self, passages: list[Passage], question: str, as_of: dt.date, dated: bool
+        self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None
     ) -> list[Passage]:
         """The passages that fit the model's context beside the question: the last ones are
         left out rather than overflowing it (long passages, a small context)."""
 
         def prompt(kept: list[Passage]) -> str:
-            return SYSTEM_PROMPT + prompt_context(kept, as_of if dated else None) + question
+            return (
+                SYSTEM_PROMPT + prompt_context(kept, as_of if window else None, window) + question
+            )
 
         budget = prompt_budget(self.settings)
         kept = fit(passages, prompt, self.count_tokens, budget)

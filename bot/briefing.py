@@ -214,7 +214,7 @@ class BriefingWriter:
         """One point from a group of passages: the model's draft, checked like an answer;
         None when no sentence of it stands. `numbers` numbers citations across the briefing."""
         briefer = self.briefer
-        passages = briefer.fitting(passages, POINT_QUESTION, as_of, dated=False)
+        passages = briefer.fitting(passages, POINT_QUESTION, as_of, window=None)
         prompt = {"context": point_context(passages), "question": POINT_QUESTION, "hint": ""}
         draft = without_preamble(briefer.answer_chain.invoke(prompt))
         if citations.says_abstain(draft):

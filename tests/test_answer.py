@@ -13,6 +13,7 @@ from bot.answer import (
     by_article,
     format_passages,
     is_yes_no,
+    window_first,
 )
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
@@ -295,6 +296,69 @@ def test_passages_are_grouped_by_article_in_the_order_of_their_best_passage():
         'Article: "storm news" (Wire, 2024-12-07)',
         "[3] S1.",
     ]
+
+
+def test_articles_inside_the_span_the_question_names_come_first_and_say_so():
+    """ "This week" is counted by code, not by the small model: the week's article heads the
+    prompt, labelled in the question's words; the month-old look-alike follows, unlabelled."""
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    def passage(article: str, published: str) -> Passage:
+        return Passage(article, f"{article} news", "Wire", published, None, "Text.", 0, 5)
+
+    ranked = [passage("march", "2024-03-04"), passage("june", "2024-06-11")]
+    window = relative_window("Where do ferries sail from this week?", dt.date(2024, 6, 12))
+    ordered = window_first(ranked, window)
+    assert [p.article_id for p in ordered] == ["june", "march"]
+    assert format_passages(ordered, window).splitlines()[::2] == [
+        'Article: "june news" (Wire, 2024-06-11, within "this week")',
+        'Article: "march news" (Wire, 2024-03-04)',
+    ]
+    assert window_first(ranked, None) == ranked
+
+
+def test_a_question_about_this_week_is_answered_from_this_weeks_story(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """Two closures of one harbour, three months apart. Asked the day after the second, the
+    default model used to answer from the first (Dunmore), the look-alike it saw first."""
+    import datetime as dt
+
+    from bot.ingest import ingest_inputs
+    from bot.store import Store
+
+    stories = {
+        "vell-march": (
+            "2024-03-04",
+            "Monday",
+            "two weeks after a storm damaged the north pier",
+            "Dunmore",
+        ),
+        "vell-june": (
+            "2024-06-11",
+            "Tuesday",
+            "three days while divers repair the south breakwater",
+            "Carrow",
+        ),
+    }
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    for article, (day, weekday, closure, port) in stories.items():
+        (corpus / f"{article}.md").write_text(
+            f"---\ntitle: Vell harbour closes\nsource: Wire\npublished: {day}\n---\n"
+            f"The Vell port authority announced on {weekday} that the harbour will close for "
+            f"{closure}. Ferries to Amsel will sail from {port} instead.\n"
+        )
+    settings = make_settings()
+    store = Store(settings)
+    ingest_inputs([corpus], settings, store)
+    briefer = Briefer(settings, store, default_model, default_judge)
+    question = "Where will ferries to Amsel sail from this week?"
+    answer = briefer.ask(question, as_of=dt.date(2024, 6, 12))
+    assert "Carrow" in answer.answer and "Dunmore" not in answer.answer, answer.draft
+    assert {c.article_id for c in answer.citations} == {"vell-june"}
 
 
 def test_the_reranker_scores_the_passage_holding_the_answer_first(
