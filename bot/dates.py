@@ -74,12 +74,21 @@ def relative_window(text: str, as_of: dt.date) -> Window | None:
     News questions are asked on a day: "this week", "on Tuesday", "yesterday", "recently" and
     "last month" mean days before that one. None when the text names no such span.
     """
-    match = _RELATIVE.search(text)
+    match = next((m for m in _RELATIVE.finditer(text) if not _names_a_day(text, m)), None)
     if not match:
         return None
     phrase = match.group(1).lower()
     start, end = _span(phrase, match, as_of)
     return Window(start, end, match.group(1))
+
+
+def _names_a_day(text: str, match: re.Match) -> bool:
+    """A bare weekday after a capitalised word inside a sentence is part of a name, not a day
+    counted from today: "during Black Friday", "Cyber Monday deals", "Super Tuesday votes"."""
+    if match.group(1).lower() not in WEEKDAYS:
+        return False
+    words = text[: match.start()].split()
+    return len(words) > 1 and words[-1][:1].isupper() and not words[-2].endswith((".", "?", "!"))
 
 
 def _span(phrase: str, match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:

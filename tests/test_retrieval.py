@@ -206,6 +206,9 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("What fell 3 days ago?") == ("2022-07-09", "2022-07-11")
     assert span("Who spoke in the past two weeks?") == ("2022-06-29", "2022-07-13")
     assert span("Who won the award?") is None
+    assert span("Did prices fall during Black Friday before the holidays?") is None  # a name
+    assert span("Were Cyber Monday sales up on Tuesday?") == ("2022-07-11", "2022-07-13")
+    assert span("Did Apple say Friday that it would?") == ("2022-07-07", "2022-07-09")
 
 
 def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
