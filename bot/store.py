@@ -107,7 +107,7 @@ class Store:
 
             url = urlparse(settings.chroma_url)
             try:
-                self.client = chromadb.HttpClient(
+                client = chromadb.HttpClient(
                     host=url.hostname or "127.0.0.1",
                     port=url.port or 8000,
                     ssl=url.scheme == "https",
@@ -118,15 +118,20 @@ class Store:
         else:
             with self._failures(doing="open the index"):  # read-only or full fails here already
                 settings.home.mkdir(parents=True, exist_ok=True)
-                self.client = open_local_chroma(settings.chroma_path, chroma_settings)
-        with self._failures():
-            self._passages = self.client.get_or_create_collection(
-                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-            )
-            # One record whose value changes on every write: see version().
-            self._generation_record = self.client.get_or_create_collection(
-                f"{self.name}-generation", embedding_function=None
-            )
+                client = open_local_chroma(settings.chroma_path, chroma_settings)
+        try:
+            with self._failures():
+                passages = client.get_or_create_collection(
+                    self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                )
+                # One record whose value changes on every write: see version().
+                generation = client.get_or_create_collection(
+                    f"{self.name}-generation", embedding_function=None
+                )
+        except Exception:
+            client.close()  # half open is not open: the next call starts afresh
+            raise
+        self.client, self._passages, self._generation_record = client, passages, generation
 
     def _mend(self) -> None:
         """Before writing again after a failed write to the embedded index, a fresh client.
