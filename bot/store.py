@@ -134,7 +134,8 @@ class Store:
         self.client, self._passages, self._generation_record = client, passages, generation
 
     def _mend(self) -> None:
-        """Before writing again after a failed write to the embedded index, a fresh client.
+        """Before writing again after a failed write to the embedded index (every write starts
+        in _changing, which calls this), a fresh client.
 
         The failed client can keep a lock that stalls its next write for good once another
         process failed a write there too (a page and `briefing ingest` on a full disk). Reads
@@ -200,6 +201,7 @@ class Store:
         """Around every write: a new generation before it, so a write cut short (the process
         killed) is still seen by the others, and after it, so one that caught up halfway
         catches up again."""
+        self._mend()
         self._touch()
         yield
         self._touch()
@@ -222,7 +224,6 @@ class Store:
         worst an old and a new version side by side), and re-running it finishes the job.
         Several articles share a call because embedding in batches is several times faster.
         """
-        self._mend()
         report = IngestReport()
         batch: list[_Write] = []
         remaining = iter(articles)
@@ -317,7 +318,6 @@ class Store:
 
     def remove(self, article_id: str) -> int:
         """Delete an article's passages; returns how many there were."""
-        self._mend()
         ids = self.collection.get(where={"article_id": article_id}, include=[])["ids"]
         if ids:
             with self._changing():
