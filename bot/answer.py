@@ -175,12 +175,11 @@ def window_first(passages: list[Passage], window: Window | None) -> list[Passage
     return sorted(passages, key=lambda p: not window.holds(p.published))
 
 
-def prompt_context(
-    passages: list[Passage], as_of: dt.date | None, window: Window | None = None
-) -> str:
-    """The part of the prompt before the question: the day it is asked, then the passages.
-    The answer and the support checks share it, so the model reads it once."""
-    today = f"Today is {as_of:%A, %d %B %Y}.\n\n" if as_of else ""
+def prompt_context(passages: list[Passage], window: Window | None, as_of: dt.date) -> str:
+    """The part of the prompt before the question: the day it is asked (when the question
+    counts from it), then the passages. The answer and the support checks share it, so the
+    model reads it once."""
+    today = f"Today is {as_of:%A, %d %B %Y}.\n\n" if window else ""
     return f"{today}Passages:\n\n{format_passages(passages, window)}\n\n"
 
 
@@ -194,7 +193,7 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     for n, p in enumerate(passages, 1):
         if n == 1 or passages[n - 2].article_id != p.article_id:
             inside = window is not None and window.holds(p.published)
-            when = f'within "{window.phrase}"' if window and inside else ""
+            when = f'within "{window.phrase}"' if inside else ""
             meta = ", ".join(x for x in (p.source, p.published, when) if x)
             blocks.append(f'Article: "{p.title}"' + (f" ({meta})" if meta else ""))
         blocks.append(f"[{n}] {p.text}")
@@ -299,7 +298,7 @@ class Briefer:
             hint = answer_hint(standalone) + (DATE_HINT if window else "")
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
-            context = prompt_context(passages, as_of if window else None, window)
+            context = prompt_context(passages, window, as_of)
             prompt = {"context": context, "question": standalone, "hint": hint}
             for chunk in self.answer_chain.stream(prompt):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
@@ -319,9 +318,7 @@ class Briefer:
         left out rather than overflowing it (long passages, a small context)."""
 
         def prompt(kept: list[Passage]) -> str:
-            return (
-                SYSTEM_PROMPT + prompt_context(kept, as_of if window else None, window) + question
-            )
+            return SYSTEM_PROMPT + prompt_context(kept, window, as_of) + question
 
         budget = prompt_budget(self.settings)
         kept = fit(passages, prompt, self.count_tokens, budget)

@@ -6,6 +6,7 @@ canary `window.__pwned` stays unset), and nothing already indexed is lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -308,7 +309,7 @@ def test_a_prompt_too_long_for_the_context_is_trimmed_never_a_crash(tmp_path, ti
     briefer = Briefer(settings, chat_model=load_chat_model(settings))
     question = "Who rang the storm bell at midnight?"
     passages = briefer.relevant_passages(question)
-    whole = SYSTEM_PROMPT + prompt_context(passages, None) + question
+    whole = SYSTEM_PROMPT + prompt_context(passages, None, dt.date.today()) + question
     assert briefer.count_tokens(whole) > 512  # untrimmed, llama.cpp would refuse it
     answer = briefer.ask(question)
     assert answer.answer  # an answer or an abstention, never a ValueError
