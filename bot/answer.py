@@ -33,6 +33,7 @@ from bot.prompts import (
 from bot.rerank import rerank
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
+from bot.widen import widen
 from bot.words import refers_back
 
 REWRITE_TURN_CHARS = 1000
@@ -347,15 +348,21 @@ class Briefer:
         return rerank(self.judge, question, candidates, as_of) if settings.rerank else candidates
 
     def relevant(self, candidates: list[Passage]) -> list[Passage]:
-        """The top_k candidates when the best clears the floor: the judge's probability with
-        the reranker, the cosine without (only a question nothing resembles falls below)."""
+        """The top_k candidates when the best clears the floor (the judge's probability with
+        the reranker, the cosine without: only a question nothing resembles falls below),
+        each widened by the sentences around it (bot.widen)."""
         settings = self.settings
         if settings.rerank:
             kept = [p for p in candidates if p.score >= settings.min_judged_relevance]
-            return kept[: settings.top_k]
-        if not candidates or max(p.score for p in candidates) < settings.min_relevance:
-            return []
-        return candidates[: settings.top_k]
+        elif candidates and max(p.score for p in candidates) >= settings.min_relevance:
+            kept = candidates
+        else:
+            kept = []
+        return widen(kept[: settings.top_k], self._article_text, settings.context_chars)
+
+    def _article_text(self, article_id: str) -> str | None:
+        found = self.store.article_text(article_id)
+        return found[1] if found else None
 
     def standalone_question(self, question: str, history: list[dict]) -> str:
         """A follow-up rewritten to stand alone, using the conversation; else the question.

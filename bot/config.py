@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Longest passage, in characters: short passages keep the prompt (and the wait) short."""
     top_k: int = 5
     """How many passages the model sees, at most."""
+    context_chars: int = 0
+    """Each passage the model sees is widened by whole sentences around it to about this many
+    characters (bot.widen); 0 shows the passages as found."""
     rerank: bool = False
     """Rerank the fused candidates with the model as judge (bot.rerank); measured, not default:
     see the README."""
