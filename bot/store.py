@@ -89,9 +89,9 @@ class Store:
         """A write to the embedded index failed (disk full, read-only): see _mend()."""
         self.client: Any = None
         self._open()
-        self.collection: Any = _Guarded(lambda: self._live()[0], self._failures)
+        self.collection: Any = _Guarded(self._open_passages, self._failures)
         """The Chroma collection of passages; every call to it goes through _failures()."""
-        self._generation: Any = _Guarded(lambda: self._live()[1], self._failures)
+        self._generation: Any = _Guarded(self._open_generation, self._failures)
         self.keywords = KeywordIndex(keyword_index_path(settings, self.name))
         """Keyword search over the same passages; caught up after each write here and before
         each search (for writes by other processes)."""
@@ -144,14 +144,21 @@ class Store:
         if self._write_failed and self.client is not None:
             self.client.close()
             self.client = None
-        self._live()
+        self._ensure_open()
 
-    def _live(self) -> tuple[Any, Any]:
-        """The open collections of passages and of the generation record."""
+    def _ensure_open(self) -> None:
+        """Open the client again if _mend closed it."""
         if self.client is None:
             self._open()
             self._write_failed = False
-        return self._passages, self._generation_record
+
+    def _open_passages(self) -> Any:
+        self._ensure_open()
+        return self._passages
+
+    def _open_generation(self) -> Any:
+        self._ensure_open()
+        return self._generation_record
 
     @contextmanager
     def _failures(self, doing: str | None = None) -> Iterator[None]:
@@ -164,6 +171,8 @@ class Store:
             yield
         except Exception as err:
             line = self._failure_line(err)
+            if line is not None and not self.settings.chroma_url:
+                self._write_failed = True  # a local write failed: see _mend()
             if line is None and doing:
                 line = f"{self.settings.chroma_path}: cannot {doing}: {err} (BRIEFING_HOME)"
             if line is None:
@@ -184,7 +193,6 @@ class Store:
             return None
         if url:
             return f"{url}: the Chroma server cannot write its index: {reason}"
-        self._write_failed = True
         place = getattr(err, "filename", None) or self.settings.chroma_path
         return f"{place}: cannot write the index: {reason} (BRIEFING_HOME); nothing half-written"
 
