@@ -393,8 +393,10 @@ def open_local_chroma(path: Path, chroma_settings: Any) -> Any:
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception:
-        # chromadb keeps the half-started client for the path and hands it out to every later
-        # PersistentClient there (which then fails with AttributeError): forget it.
+        # chromadb caches the client's System for the path before starting it (1.5.9:
+        # SharedSystemClient._create_system_if_not_exists), and Client.__init__'s own cleanup
+        # never runs when that start fails: every later PersistentClient there would get the
+        # half-started one (and fail with AttributeError). Forget it.
         cached = SharedSystemClient._identifier_to_system
         for identifier, system in list(cached.items()):
             if system.settings.persist_directory == str(path):
