@@ -6,6 +6,9 @@ said ..."), and the one after finishes the thought. So each found passage is wid
 own article, by whole sentences on both sides up to a size, and passages that then touch or
 overlap are merged. The widened passage is still a stretch of the article's text with exact
 offsets, so a citation of it can be shown and checked as before.
+
+Off by default (BRIEFING_CONTEXT_CHARS=0): against a wider passage the word-level support
+check lets more invented answers through; the README's Evals section has the numbers.
 """
 
 from __future__ import annotations
