@@ -24,63 +24,66 @@ ArticleText = Callable[[str], str | None]
 
 
 def widen(passages: list[Passage], article_text: ArticleText, chars: int) -> list[Passage]:
-    """Each passage widened to about `chars` characters of its article, in the same order; a
-    passage that overlaps one already widened from the same article merges into it (the
-    merged passage stands where the better of the two stood)."""
+    """Each passage widened to about `chars` characters of its article, in the same order;
+    passages that overlap or meet once widened merge into one, standing where the best of
+    them stood."""
     if chars <= 0:
         return passages
-    texts: dict[str, str | None] = {}
+    articles: dict[str, tuple[str, list[Span]] | None] = {}
     widened: list[Passage] = []
     for passage in passages:
-        if passage.article_id not in texts:
-            texts[passage.article_id] = article_text(passage.article_id)
-        text = texts[passage.article_id]
-        wide = _around(passage, text, chars) if text else passage
-        _merge_into(widened, wide, text)
+        if passage.article_id not in articles:  # one read and one split per article
+            text = article_text(passage.article_id)
+            articles[passage.article_id] = (text, sentence_spans(text)) if text else None
+        article = articles[passage.article_id]
+        if article is None or article[0][passage.start : passage.end] != passage.text:
+            widened.append(passage)  # the article is gone or changed since the search
+            continue
+        text, sentences = article
+        _merge_into(widened, _around(passage, text, sentences, chars), text)
     return widened
 
 
-def _around(passage: Passage, text: str, chars: int) -> Passage:
+def _around(passage: Passage, text: str, sentences: list[Span], chars: int) -> Passage:
     """The passage with whole sentences added before and after, alternately, while it stays
     within `chars` (a passage already longer is kept as it is)."""
-    if text[passage.start : passage.end] != passage.text:  # the article changed since search
-        return passage
-    sentences = sentence_spans(text)
     before = [s for s in sentences if s.end <= passage.start][::-1]
     after = [s for s in sentences if s.start >= passage.end]
     span = Span(passage.start, passage.end)
     while before or after:
-        grown = False
         for side in (before, after):
-            if side and _size(_joined(span, side[0])) <= chars:
-                span = _joined(span, side.pop(0))
-                grown = True
-        if not grown:
-            break
+            wider = _joined(span, side[0]) if side else None
+            if wider and wider.end - wider.start <= chars:
+                span = wider
+                side.pop(0)
+            else:
+                side.clear()  # nothing further on this side fits: the span only grows
     return _stretch(passage, text, span)
 
 
-def _merge_into(widened: list[Passage], wide: Passage, text: str | None) -> None:
+def _merge_into(widened: list[Passage], wide: Passage, text: str) -> None:
+    """Add `wide`, merged with every passage of its article that it overlaps or meets (a
+    passage bridging two others joins all three), at the place of the first of them."""
+    at = len(widened)
+    while (i := _first_touching(widened, wide, text)) is not None:
+        kept = widened.pop(i)
+        at = min(at, i)
+        span = _joined(Span(kept.start, kept.end), Span(wide.start, wide.end))
+        wide = _stretch(kept, text, span, score=max(kept.score, wide.score))
+    widened.insert(at, wide)
+
+
+def _first_touching(widened: list[Passage], wide: Passage, text: str) -> int | None:
+    """The first passage of wide's article that overlaps it or is only whitespace apart."""
     for i, kept in enumerate(widened):
-        if text and kept.article_id == wide.article_id and _touch(kept, wide, text):
-            span = Span(min(kept.start, wide.start), max(kept.end, wide.end))
-            widened[i] = _stretch(kept, text, span, score=max(kept.score, wide.score))
-            return
-    widened.append(wide)
+        first, second = sorted((kept, wide), key=lambda p: p.start)
+        if kept.article_id == wide.article_id and not text[first.end : second.start].strip():
+            return i
+    return None
 
 
-def _touch(a: Passage, b: Passage, text: str) -> bool:
-    """Overlapping, or only whitespace apart."""
-    first, second = sorted((a, b), key=lambda p: p.start)
-    return not text[first.end : second.start].strip()
-
-
-def _joined(span: Span, sentence: Span) -> Span:
-    return Span(min(span.start, sentence.start), max(span.end, sentence.end))
-
-
-def _size(span: Span) -> int:
-    return span.end - span.start
+def _joined(a: Span, b: Span) -> Span:
+    return Span(min(a.start, b.start), max(a.end, b.end))
 
 
 def _stretch(passage: Passage, text: str, span: Span, score: float | None = None) -> Passage:

@@ -42,6 +42,26 @@ def test_passages_that_meet_once_widened_merge_where_the_better_stood():
     assert texts(widen([best, other], lambda _: TEXT, 20)) == [best.text, other.text]
 
 
+def test_a_passage_bridging_two_others_joins_all_three_into_one():
+    """Widened, "Three" reaches the first passage and the second: one passage, no sentence
+    shown twice, standing where the best stood."""
+    text = "One a. Two b. Three c. Four d. Five e. Six f. Seven g."
+
+    def at(sentence: str, score: float) -> Passage:
+        start = text.index(sentence)
+        return Passage("a", "T", "S", None, None, sentence, start, start + len(sentence), score)
+
+    passages = [at("One a.", 0.9), at("Five e.", 0.8), at("Three c.", 0.5)]
+    [merged] = widen(passages, lambda _: text, 15)
+    assert (merged.text, merged.score) == ("One a. Two b. Three c. Four d. Five e.", 0.9)
+    assert text[merged.start : merged.end] == merged.text
+    other = Passage("b", "T", "S", None, None, "Other.", 0, 6, 0.95)
+    assert texts(widen([other, *passages], lambda i: text if i == "a" else "Other.", 15)) == [
+        "Other.",
+        "One a. Two b. Three c. Four d. Five e.",
+    ]
+
+
 def test_a_passage_whose_article_is_gone_or_changed_stays_as_found():
     hit = found("Gamma is the hit.")
     assert widen([hit], lambda _: None, 200) == [hit]
