@@ -1,4 +1,4 @@
-"""The `briefing` command: ingest, sync, remove, list, ask, brief, chat, eval, bench.
+"""The `briefing` command: ingest, sync, remove, list, ask, brief, chat, eval, compare, bench.
 
 Thin: the work is in bot.*
 """
@@ -160,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--margin", type=float, default=0.1, help="allowed drop below the baseline (0.1)"
     )
     evaluate.set_defaults(handler=cmd_eval)
+
+    compare_runs = commands.add_parser(
+        "compare",
+        help="two eval runs question by question: gained, lost, and whether it is chance",
+        description="Compare two runs of one question set (each an eval --out folder's "
+        "results.jsonl): the questions right in one and wrong in the other, and the exact sign "
+        "test on them. A run is right on an answerable question it answered right and on an "
+        "unanswerable one it abstained on.",
+    )
+    compare_runs.add_argument("before", type=Path, metavar="BEFORE/results.jsonl")
+    compare_runs.add_argument("after", type=Path, metavar="AFTER/results.jsonl")
+    compare_runs.set_defaults(handler=cmd_compare)
 
     bench = commands.add_parser(
         "bench",
@@ -338,6 +350,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for failure in failures:
             print(f"briefing: gate failed: {failure}", file=sys.stderr)
         return 1 if failures else 0
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.compare import compare
+
+    print(compare(args.before, args.after).report())
     return 0
 
 
