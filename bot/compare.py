@@ -9,88 +9,58 @@ test (McNemar's test) on the questions right in one run and wrong in the other.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from scipy.stats import binomtest
 
 from bot.errors import BriefingError
+from bot.evaluate import is_right, load_results
 
 
 @dataclass
 class Comparison:
-    both: int
-    """Questions in both runs."""
-    right_before: int
-    right_after: int
-    gained: list[str] = field(default_factory=list)
-    """Ids right after the change and wrong before."""
-    lost: list[str] = field(default_factory=list)
-    """Ids right before the change and wrong after."""
+    """Each question both runs answered: id -> right (bot.evaluate.is_right), in each run."""
+
+    before: dict[str, bool]
+    after: dict[str, bool]
+
+    @property
+    def gained(self) -> list[str]:
+        return [i for i, right in self.after.items() if right and not self.before[i]]
+
+    @property
+    def lost(self) -> list[str]:
+        return [i for i, right in self.before.items() if right and not self.after[i]]
 
     @property
     def p_value(self) -> float:
         """Two-sided exact sign test on the questions that moved: 1.0 when none did."""
-        moved = len(self.gained) + len(self.lost)
-        return binomtest(len(self.gained), moved, 0.5).pvalue if moved else 1.0
+        gained, moved = len(self.gained), len(self.gained) + len(self.lost)
+        return binomtest(gained, moved, 0.5).pvalue if moved else 1.0
 
     def report(self) -> str:
+        both, gained, lost = len(self.before), self.gained, self.lost
+        right_before, right_after = sum(self.before.values()), sum(self.after.values())
         lines = [
-            f"questions in both runs: {self.both}",
-            f"right before: {self.right_before} ({self.right_before / self.both:.3f}), "
-            f"after: {self.right_after} ({self.right_after / self.both:.3f})",
-            f"gained {len(self.gained)}: {' '.join(self.gained) or '-'}",
-            f"lost {len(self.lost)}: {' '.join(self.lost) or '-'}",
-            self._verdict(),
+            f"questions in both runs: {both}",
+            f"right before: {right_before} ({right_before / both:.3f}), "
+            f"after: {right_after} ({right_after / both:.3f})",
+            f"gained {len(gained)}: {' '.join(gained) or '-'}",
+            f"lost {len(lost)}: {' '.join(lost) or '-'}",
         ]
-        return "\n".join(lines)
-
-    def _verdict(self) -> str:
-        if not self.gained and not self.lost:
-            return "no question moved"
-        chance = " (as many could move by chance: p >= 0.05)" if self.p_value >= 0.05 else ""
-        return f"sign test p = {self.p_value:.3f}{chance}"
-
-
-def is_right(row: dict) -> bool:
-    """A reader's verdict on one saved result: an answerable question answered right, an
-    unanswerable one abstained on."""
-    if row["expected"]["answerable"]:
-        return bool(row["score"]["correct"])
-    return bool(row["answer"]["abstained"])
-
-
-def load_verdicts(results: Path) -> dict[str, bool]:
-    """Question id -> right, from an eval run's results.jsonl."""
-    try:
-        lines = results.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise BriefingError(f"{results}: cannot read ({err.strerror})") from None
-    verdicts = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            verdicts[row["id"]] = is_right(row)
-        except (ValueError, KeyError, TypeError):
-            raise BriefingError(
-                f"{results}: line {number} is not an eval result (see bot/evaluate.py)"
-            ) from None
-    return verdicts
+        if not gained and not lost:
+            return "\n".join([*lines, "no question moved"])
+        p = self.p_value
+        chance = " (as many could move by chance: p >= 0.05)" if p >= 0.05 else ""
+        return "\n".join([*lines, f"sign test p = {p:.3f}{chance}"])
 
 
 def compare(before: Path, after: Path) -> Comparison:
     """The questions both runs answered, compared one by one."""
-    old, new = load_verdicts(before), load_verdicts(after)
+    old = {row["id"]: is_right(row) for row in load_results(before)}
+    new = {row["id"]: is_right(row) for row in load_results(after)}
     shared = [i for i in old if i in new]
     if not shared:
         raise BriefingError(f"{before} and {after} share no question id")
-    return Comparison(
-        both=len(shared),
-        right_before=sum(old[i] for i in shared),
-        right_after=sum(new[i] for i in shared),
-        gained=[i for i in shared if new[i] and not old[i]],
-        lost=[i for i in shared if old[i] and not new[i]],
-    )
+    return Comparison({i: old[i] for i in shared}, {i: new[i] for i in shared})

@@ -189,6 +189,14 @@ def score(question: Question, answer: dict, retrieved: list[str]) -> dict:
     }
 
 
+def is_right(row: dict) -> bool:
+    """A reader's verdict on one result row: an answerable question answered right, an
+    unanswerable one abstained on."""
+    if row["expected"]["answerable"]:
+        return bool(row["score"]["correct"])
+    return bool(row["answer"]["abstained"])
+
+
 def summarise(rows: list[dict]) -> dict:
     """The metrics of the module docstring, from scored result rows."""
     answerable = [r for r in rows if r["expected"]["answerable"]]
@@ -199,8 +207,7 @@ def summarise(rows: list[dict]) -> dict:
     total = [r["answer"]["timings"]["total_s"] for r in rows]
     by_kind: dict[str, list[bool]] = defaultdict(list)
     for r in rows:
-        ok = r["score"]["correct"] if r["expected"]["answerable"] else r["answer"]["abstained"]
-        by_kind[r["kind"]].append(ok)
+        by_kind[r["kind"]].append(is_right(r))
     return {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -362,15 +369,38 @@ def rescore(results: Path, questions_path: Path, split: str = "all") -> dict:
     """Score the answers a past run saved (its results.jsonl) with today's metrics, on one
     split: runs made before a metric changed stay comparable without asking the model again."""
     questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
-    try:
-        saved = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
-    except (OSError, ValueError) as err:
-        raise BriefingError(f"{results}: cannot read saved results ({err})") from err
     rows = []
-    for row in saved:
+    for row in load_results(results):
         if (question := questions.get(row["id"])) is not None:
             rows.append(row | {"score": score(question, row["answer"], row["retrieved"])})
     return summarise(rows) | {"results": str(results), "split": split}
+
+
+RESULT_FIELDS = ("id", "expected", "answer")
+"""What every row of results.jsonl holds (see run_eval); its score can be computed anew."""
+
+
+def load_results(path: Path) -> list[dict]:
+    """The rows of a past run's results.jsonl; an unreadable file, or a line that is not a
+    result row, raises an error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BriefingError(f"{path}: cannot read ({err})") from err
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or any(key not in row for key in RESULT_FIELDS):
+            raise BriefingError(
+                f"{path}: line {number} is not an eval result (see bot/evaluate.py)"
+            )
+        rows.append(row)
+    return rows
 
 
 def write_outputs(out: Path, rows: list[dict], summary: dict) -> None:

@@ -25,7 +25,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from bot import citations
 from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article
 from bot.config import SAMPLE_CORPUS, Settings
-from bot.evaluate import build_pipeline, load_questions, score, summarise
+from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
 
 RULES = {
     "foreign_names": ("foreign_names", lambda *a, **k: set()),
@@ -69,7 +69,7 @@ def recheck(
 
 def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> dict:
     questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
-    saved = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    saved = load_results(results)
     settings = Settings()
     retriever = build_pipeline("ours", corpus, settings, load_model=False)
     judge = SavedJudge()

@@ -35,7 +35,7 @@ def test_questions_gained_and_lost_and_the_sign_test(tmp_path):
         + [result("null", False, abstained=True)],
     )
     found = compare(before, after)
-    assert (found.both, found.right_before, found.right_after) == (9, 0, 9)
+    assert len(found.before) == 9 and "right before: 0 (0.000), after: 9 (1.000)" in found.report()
     assert found.gained == [f"q{i}" for i in range(8)] + ["null"] and found.lost == []
     assert found.p_value == pytest.approx(2 / 2**9)  # nine of nine one way: 2 * 0.5**9
 
@@ -44,6 +44,8 @@ def test_questions_gained_and_lost_and_the_sign_test(tmp_path):
         write(tmp_path / "b.jsonl", [result("x", True, False), result("y", True, True)]),
     )
     assert one_each.p_value == 1.0 and "by chance" in one_each.report()
+    unmoved = compare(before, before)
+    assert unmoved.gained == unmoved.lost == [] and unmoved.report().endswith("no question moved")
 
 
 def test_the_command_prints_the_comparison_and_names_a_bad_file(tmp_path):
@@ -59,5 +61,7 @@ def test_the_command_prints_the_comparison_and_names_a_bad_file(tmp_path):
     assert failed.returncode == 1
     expected = f"briefing: error: {bad}: line 1 is not an eval result (see bot/evaluate.py)"
     assert failed.stderr.strip() == expected
+    with pytest.raises(BriefingError, match="nowhere.jsonl: cannot read"):
+        compare(tmp_path / "nowhere.jsonl", after)
     with pytest.raises(BriefingError, match="share no question"):
         compare(after, write(tmp_path / "other.jsonl", [result("q2", True, True)]))
