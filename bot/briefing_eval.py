@@ -25,7 +25,7 @@ from bot.chunking import sentence_spans
 from bot.citations import MARKER, SUPPORT_THRESHOLD, cited_numbers, support
 from bot.dates import parse_day
 from bot.errors import BriefingError
-from bot.evaluate import normalise, question_set_records
+from bot.evaluate import jsonl_records, normalise
 
 KIND = "briefing"
 
@@ -45,7 +45,7 @@ class BriefingItem:
 def load_briefing_items(path: Path) -> list[BriefingItem]:
     """The briefing items of a question set (other lines are questions: skipped here)."""
     items = []
-    for where, data in question_set_records(path):
+    for where, data in jsonl_records(path):
         if not isinstance(data, dict) or data.get("kind") != KIND:
             continue
         try:

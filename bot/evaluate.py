@@ -87,9 +87,10 @@ def split_of(item_id: str) -> str:
     return "dev" if digest % 2 == 0 else "test"
 
 
-def question_set_records(path: Path) -> list[tuple[str, dict]]:
-    """Each non-blank line of a question set as (where: "path:line", its JSON object); an
-    unreadable file or a line that is not JSON raises an error naming it."""
+def jsonl_records(path: Path, kind: str = "question") -> list[tuple[str, dict]]:
+    """Each non-blank line of a JSON-lines file (a question set, a run's results) as (where:
+    "path:line", its JSON object); an unreadable file or a line that is not JSON raises an
+    error naming it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -101,7 +102,7 @@ def question_set_records(path: Path) -> list[tuple[str, dict]]:
         try:
             records.append((f"{path}:{number}", json.loads(line)))
         except json.JSONDecodeError as err:
-            raise BriefingError(f"{path}:{number}: not a valid question ({err})") from err
+            raise BriefingError(f"{path}:{number}: not a valid {kind} ({err})") from err
     return records
 
 
@@ -109,7 +110,7 @@ def load_questions(path: Path, allow_empty: bool = False) -> list[Question]:
     """Read a question set (GUIDE format); a bad line raises an error naming it. Briefing
     items are skipped (bot.briefing_eval reads them)."""
     questions = []
-    for where, data in question_set_records(path):
+    for where, data in jsonl_records(path):
         if isinstance(data, dict) and data.get("kind") == "briefing":
             continue
         try:  # a line that is no object fails at data["id"]
@@ -383,22 +384,10 @@ RESULT_FIELDS = ("id", "expected", "answer")
 def load_results(path: Path) -> list[dict]:
     """The rows of a past run's results.jsonl; an unreadable file, or a line that is not a
     result row, raises an error naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BriefingError(f"{path}: cannot read ({err})") from err
     rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            row = None
+    for where, row in jsonl_records(path, kind="eval result"):
         if not isinstance(row, dict) or any(key not in row for key in RESULT_FIELDS):
-            raise BriefingError(
-                f"{path}: line {number} is not an eval result (see bot/evaluate.py)"
-            )
+            raise BriefingError(f"{where}: not an eval result (see bot/evaluate.py)")
         rows.append(row)
     return rows
 

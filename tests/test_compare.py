@@ -56,11 +56,14 @@ def test_the_command_prints_the_comparison_and_names_a_bad_file(tmp_path):
     assert "gained 1: q1" in shown.stdout and "lost 0: -" in shown.stdout
 
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("{not json\n", encoding="utf-8")
+    bad.write_text('{"id": "q1"}\n', encoding="utf-8")
     failed = briefing("compare", str(bad), str(after), home=tmp_path)
     assert failed.returncode == 1
-    expected = f"briefing: error: {bad}: line 1 is not an eval result (see bot/evaluate.py)"
+    expected = f"briefing: error: {bad}:1: not an eval result (see bot/evaluate.py)"
     assert failed.stderr.strip() == expected
+    bad.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(BriefingError, match=r"bad.jsonl:1: not a valid eval result \("):
+        compare(bad, after)
     with pytest.raises(BriefingError, match="nowhere.jsonl: cannot read"):
         compare(tmp_path / "nowhere.jsonl", after)
     with pytest.raises(BriefingError, match="share no question"):
