@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot import citations
 from bot.config import Settings
-from bot.dates import Window, relative_window
+from bot.dates import Window, parse_day, relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
@@ -57,9 +57,6 @@ def is_yes_no(question: str) -> bool:
 
 
 NAME_HINT = "\n(Begin with the name asked for.)"
-DATE_HINT = "\n(Say on which date it was reported, from the Article line.)"
-"""For a question that counts from the day it is asked ("this week"): the reader needs to
-see which day's report the answer comes from."""
 _ASKS_FOR_A_NAME = re.compile(
     r"\b(?:who|whom|whose|which)\b|\bwhat (?:company|organi[sz]ation|individual|person|"
     r"platform|team|group|country|city|name)\b",
@@ -201,6 +198,14 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     return "\n".join(blocks)
 
 
+def report_date(citation: Citation) -> str:
+    """For a question counting from the day asked ("this week"), the day the answer's first
+    source reported it, so the reader sees whether that is the week meant. Written by code from
+    the citation: asked in the prompt to give the date, the model declined to answer."""
+    day = parse_day(citation.published)
+    return f" This was reported on {day.day} {day:%B %Y} [{citation.n}]." if day else ""
+
+
 class Briefer:
     """Answers questions from the indexed articles. One instance holds the loaded models."""
 
@@ -296,7 +301,7 @@ class Briefer:
         if passages:
             draft = []
             window = relative_window(standalone, as_of)
-            hint = answer_hint(standalone) + (DATE_HINT if window else "")
+            hint = answer_hint(standalone)
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
@@ -307,6 +312,8 @@ class Briefer:
                 yield chunk
             answer.draft = "".join(draft)
             self._attach(answer, answer.draft, passages, standalone, context)
+            if window and not answer.abstained:
+                answer.answer += report_date(answer.citations[0])
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}

@@ -114,10 +114,8 @@ def _local_model(path: Path, settings: Settings) -> BaseChatModel:
             temperature=0.0,
             max_tokens=settings.max_answer_tokens,
             seed=0,
-            # langchain-community's ChatLlamaCpp, which this replaced, always passed these
-            # (overriding the GGUF's own RoPE base): kept so that answers stay the same.
-            rope_freq_base=10000.0,
-            rope_freq_scale=1.0,
+            # RoPE base and scale are left at 0, the GGUF's own (1,000,000 for Qwen2.5), the
+            # positions the model was trained with (see README, "Models").
         )
     except Exception as err:  # llama.cpp's reason arrives wrapped in a many-line pydantic error
         raise ModelError(

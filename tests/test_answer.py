@@ -359,6 +359,7 @@ def test_a_question_about_this_week_is_answered_from_this_weeks_story(
     answer = briefer.ask(question, as_of=dt.date(2024, 6, 12))
     assert "Carrow" in answer.answer and "Dunmore" not in answer.answer, answer.draft
     assert {c.article_id for c in answer.citations} == {"vell-june"}
+    assert answer.answer.endswith("This was reported on 11 June 2024 [1].")
 
 
 def test_the_reranker_scores_the_passage_holding_the_answer_first(
@@ -371,7 +372,7 @@ def test_the_reranker_scores_the_passage_holding_the_answer_first(
     assert briefer.relevant_passages("Who won the 2022 World Cup final in Qatar?") == []
 
 
-def test_a_question_counting_from_today_is_told_the_day_and_asked_for_the_date(
+def test_a_question_counting_from_today_is_told_the_day_and_given_the_report_date(
     default_settings, sample_store, default_judge
 ):
     import datetime as dt
@@ -380,6 +381,7 @@ def test_a_question_counting_from_today_is_told_the_day_and_asked_for_the_date(
     briefer = Briefer(default_settings, sample_store, model, default_judge)
     answer = briefer.ask("What did the rebels capture this week?", as_of=dt.date(2024, 12, 8))
     assert not answer.abstained and answer.citations[0].published == "2024-12-07"
+    assert answer.answer.endswith("This was reported on 7 December 2024 [1].")
     assert answer.retrieved  # the article of that week is found, not hidden as "later"
     later = briefer.ask("What did the rebels capture this week?", as_of=dt.date(2024, 12, 1))
     assert later.abstained  # asked before the article existed: nothing to answer from
