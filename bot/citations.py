@@ -296,8 +296,10 @@ def check_answer(
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question)
-    if verdict == "Yes" and _denied(_first_sentence(body), passages):
-        verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed"
+    first = _first_sentence(body)
+    if verdict == "Yes" and (_denied(first, passages) or denies(denied_words(first), question)):
+        verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed", or
+        # "Yes, they have not agreed" to "Have they agreed?": the reason answers No
     if verdict and (sentences or not body.strip() or not says_abstain(body)):
         p_yes = verdict_p_yes()
         if (verdict == "No" and p_yes >= CONTRADICTED) or (

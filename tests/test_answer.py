@@ -251,6 +251,17 @@ def test_a_yes_that_the_passages_deny_is_not_given(default_settings, sample_stor
     assert not answer.answer.startswith("Yes")
 
 
+def test_a_yes_whose_own_reason_says_no_is_given_as_no(
+    default_settings, sample_store, default_judge
+):
+    """seed23 at the model's own RoPE base: "Yes. The nations have not agreed ... [1]." """
+    reply = "Yes, the nations have not agreed on any concrete steps to thwart more chaos [1]."
+    briefer = Briefer(default_settings, sample_store, scripted(reply), default_judge)
+    answer = briefer.ask("Have the nations agreed on concrete steps to stop the chaos?")
+    assert answer.answer.startswith("No. The nations have not agreed"), answer.answer
+    assert "not agreed" in answer.citations[0].passage
+
+
 def test_passages_of_one_article_share_one_heading(sample_store):
     passages = sample_store.search("joint statement", 3)
     text = format_passages(passages)
