@@ -70,3 +70,12 @@ def test_cli_reports_a_corrupt_model_in_one_line(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("briefing: error: ") and "corrupt.gguf" in last
+
+
+def test_the_default_model_runs_with_the_rope_base_it_was_trained_with(default_model):
+    """langchain-community's ChatLlamaCpp passed a RoPE base of 10,000, which this project
+    kept until the eighth session; Qwen2.5's GGUF says 1,000,000 (0 asks llama.cpp for it)."""
+    llama = default_model.client
+    trained = float(llama.metadata["qwen2.rope.freq_base"])
+    assert trained == 1_000_000
+    assert llama.context_params.rope_freq_base in (0.0, trained)
