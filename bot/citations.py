@@ -296,10 +296,8 @@ def check_answer(
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question)
-    first = _first_sentence(body)
-    if verdict == "Yes" and (_denied(first, passages) or denies(denied_words(first), question)):
-        verdict = "No"  # "Yes, they have agreed" when a passage says "have not agreed", or
-        # "Yes, they have not agreed" to "Have they agreed?": the reason answers No
+    if verdict == "Yes" and _reason_says_no(_first_sentence(body), passages, question):
+        verdict = "No"
     if verdict and (sentences or not body.strip() or not says_abstain(body)):
         p_yes = verdict_p_yes()
         if (verdict == "No" and p_yes >= CONTRADICTED) or (
@@ -329,6 +327,12 @@ def _with_verdict(
 def _first_sentence(text: str) -> str:
     spans = prose_sentence_spans(text)
     return text[spans[0].start : spans[0].end] if spans else ""
+
+
+def _reason_says_no(sentence: str, evidence: list[str], question: str) -> bool:
+    """Does a Yes's first sentence mean No? "Yes, they have agreed" when a passage says "have
+    not agreed", or "Yes, they have not agreed" to "Have they agreed?"."""
+    return _denied(sentence, evidence) or denies(denied_words(sentence), question)
 
 
 def _denied(sentence: str, evidence: list[str]) -> bool:

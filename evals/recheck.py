@@ -30,7 +30,7 @@ from bot.evaluate import build_pipeline, load_questions, load_results, score, su
 RULES = {
     "foreign_names": ("foreign_names", lambda *a, **k: set()),
     "how_many": ("_of_the_kind_asked", lambda *a, **k: True),
-    "denied_flip": ("_denied", lambda *a, **k: False),
+    "denied_flip": ("_reason_says_no", lambda *a, **k: False),
     "denies": ("denies", lambda *a, **k: False),
     "verdict_judge": ("CONTRADICTED", 1.01),
 }
