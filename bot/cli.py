@@ -152,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--retrieval-only", action="store_true", help="score retrieval only (no LLM, fast)"
     )
     evaluate.add_argument(
+        "--hide-gold", action="store_true",
+        help="ask each answerable question with the articles that answer it hidden, and score "
+        "abstaining as right: does the bot answer from look-alike passages?",
+    )  # fmt: skip
+    evaluate.add_argument(
         "--rescore", type=Path, metavar="RESULTS.jsonl",
         help="score a past run's saved answers with today's metrics instead of asking anew",
     )  # fmt: skip
@@ -337,7 +342,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     summary = run_eval(
         args.questions, settings, args.corpus, args.out, args.pipeline, args.limit,
-        retrieval_only=args.retrieval_only, split=args.split,
+        retrieval_only=args.retrieval_only, split=args.split, hide_gold=args.hide_gold,
     )  # fmt: skip
     print(json.dumps(summary, indent=2))
     if args.retrieval_only:

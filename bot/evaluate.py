@@ -18,12 +18,18 @@ Metrics (also in the README):
 - recall_at_k: share of a question's `source_ids` found among all retrieved passages (the k the
   model saw), and mrr: mean of 1/rank of the first retrieved passage from a gold article.
 - latency: p50 and p95 of first_token_s and total_s over all questions.
+With hide_gold (`--hide-gold`), each answerable question with `source_ids` is asked with those
+articles hidden from retrieval and scored as unanswerable (kind "gold hidden"): what is left are
+look-alike passages, and abstention_rate is how often the bot then says "the articles don't say"
+rather than answering from them. Another article may still hold the answer, so the rate is a
+floor of the bot's honesty under look-alikes: compare pipelines and settings on it, not with 1.
 Briefing items (`"kind": "briefing"`) are run as briefings and scored by bot.briefing_eval
 (coverage, citation precision, length), under "briefings" in summary.json.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -242,7 +248,7 @@ def _percentile(values: list[float], pct: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 3)
 
 
-def retrieval_summary(questions: list[Question], bot) -> dict:
+def retrieval_summary(questions: list[Question], bot, hide_gold: bool = False) -> dict:
     """recall@k and MRR alone, without generating: for comparing retrieval settings quickly.
     With BRIEFING_RERANK the model is loaded and judges the candidates (no answer is drafted)."""
     retrieve = bot.relevant_passages if isinstance(bot, Briefer) else bot.retrieve
@@ -250,6 +256,7 @@ def retrieval_summary(questions: list[Question], bot) -> dict:
     for question in tqdm(questions, desc="Retrieving", unit="question"):
         if not question.source_ids:
             continue
+        bot.store.hide(question.source_ids if hide_gold else [])
         retrieved = [p.article_id for p in retrieve(question.question, as_of=question.asked_on)]
         placeholder = {"abstained": True, "answer": "", "citations": []}
         scores.append(score(question, placeholder, retrieved))
@@ -258,6 +265,16 @@ def retrieval_summary(questions: list[Question], bot) -> dict:
         "recall_at_k": _mean([s["recall_at_k"] for s in scores]),
         "mrr": _mean([s["reciprocal_rank"] for s in scores]),
     }
+
+
+def gold_hidden(questions: list[Question]) -> list[Question]:
+    """The answerable questions that name their gold articles, each to be asked with those
+    articles hidden and so expected to be abstained on."""
+    return [
+        dataclasses.replace(q, answers=[], must_include=[], answerable=False, kind="gold hidden")
+        for q in questions
+        if q.answerable and q.source_ids
+    ]
 
 
 def eval_collection(corpus: Path, pipeline: str, settings: Settings) -> str:
@@ -291,25 +308,30 @@ def run_eval(
     limit: int | None = None,
     retrieval_only: bool = False,
     split: str = "all",
+    hide_gold: bool = False,
 ) -> dict:
     """Answer every question, score it, write the three outputs; returns the summary.
 
-    With retrieval_only, no model is loaded and only recall@k and MRR are returned.
+    With retrieval_only, no model is loaded and only recall@k and MRR are returned. With
+    hide_gold, answerable questions are asked with their gold articles hidden (module docstring).
     """
     from bot.briefing_eval import load_briefing_items
 
     questions = [q for q in load_questions(questions_path, allow_empty=True)]
-    questions = [q for q in questions if split in ("all", q.split)][:limit]
+    questions = [q for q in questions if split in ("all", q.split)]
+    questions = (gold_hidden(questions) if hide_gold else questions)[:limit]
     items = [i for i in load_briefing_items(questions_path) if split in ("all", split_of(i.id))]
-    items = items[:limit] if pipeline == "ours" else []  # the stock recipe writes no briefings
+    # The stock recipe writes no briefings; a briefing has no gold articles to hide.
+    items = items[:limit] if pipeline == "ours" and not hide_gold else []
     if not questions and not items:
         raise BriefingError(f"{questions_path}: no questions")
     load_model = not retrieval_only or (settings.rerank and pipeline == "ours")
     bot = build_pipeline(pipeline, corpus, settings, load_model=load_model)
     if retrieval_only:
-        return retrieval_summary(questions, bot) | {"pipeline": pipeline}
+        return retrieval_summary(questions, bot, hide_gold) | {"pipeline": pipeline}
     rows = []
     for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
+        bot.store.hide(question.source_ids if hide_gold else [])
         data = answer_json(bot, question)
         details = data.pop("details")
         retrieved = details["retrieved"]
@@ -339,6 +361,8 @@ def run_eval(
         "model": model_name(settings),
         "split": split,
     }
+    if hide_gold:
+        summary["gold_hidden"] = True
     if items:
         summary["briefings"] = briefing_summary(items, bot, out)
     write_outputs(out, rows, summary)

@@ -46,8 +46,7 @@ class Retriever:
 
     def keyword_search(self, question: str, n: int) -> list[Passage]:
         """BM25 over each passage with its article's title, source and date (bot.keywords)."""
-        self.store.keywords.catch_up(self.store)
-        return self.store.keywords.search(question, n)
+        return self.store.keyword_search(question, n)
 
     def _dated(self, question: str, n: int) -> list[Passage]:
         """Passages published on a day the question names, in keyword order.
@@ -57,7 +56,7 @@ class Retriever:
         newest = self.store.keywords.newest_day() or ""
         year = int(newest[:4]) if newest[:4].isdigit() else None
         days = mentioned_dates(question, default_year=year)
-        return self.store.keywords.search(question, n, days=days) if days else []
+        return self.store.keyword_search(question, n, days=days) if days else []
 
 
 class BriefingRetriever(BaseRetriever):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
@@ -95,6 +96,18 @@ class Store:
         self.keywords = KeywordIndex(keyword_index_path(settings, self.name))
         """Keyword search over the same passages; caught up after each write here and before
         each search (for writes by other processes)."""
+        self.hidden: frozenset[str] = frozenset()
+        """Articles every search leaves out (see hide())."""
+        self._hidden_passages = 0
+
+    def hide(self, article_ids: Iterable[str]) -> None:
+        """Leave these articles out of every search until the next hide(): `briefing eval
+        --hide-gold` asks each question with the articles that answer it hidden, so that only
+        look-alikes are found and the right reply is "the articles don't say"."""
+        self.hidden = frozenset(article_ids)
+        where = {"article_id": {"$in": sorted(self.hidden)}}
+        found = self.collection.get(where=where, include=[]) if self.hidden else {"ids": []}
+        self._hidden_passages = len(found["ids"])
 
     def _open(self) -> None:
         """Connect to the server or open the embedded index, and its two collections."""
@@ -365,12 +378,14 @@ class Store:
         return {"article_id": article_id} | fields, text
 
     def search(self, query: str, k: int) -> list[Passage]:
-        """The k passages nearest the query, best first."""
+        """The k passages nearest the query, best first (hidden articles left out)."""
         # Chroma returns what it has when k is more (a count would cost 15 ms at 100k passages).
+        hidden = {"where": {"article_id": {"$nin": sorted(self.hidden)}}} if self.hidden else {}
         result = self.collection.query(
             query_embeddings=embed([query]),
             n_results=k,
             include=["documents", "metadatas", "distances"],
+            **hidden,
         )
         return [
             passage_from_record(doc, meta, 1.0 - dist)
@@ -378,6 +393,15 @@ class Store:
                 result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
             )
         ]
+
+    def keyword_search(
+        self, question: str, n: int, days: Iterable[dt.date] | None = None
+    ) -> list[Passage]:
+        """BM25 search over the passages (bot.keywords), caught up with every write first;
+        hidden articles left out."""
+        self.keywords.catch_up(self)
+        found = self.keywords.search(question, n + self._hidden_passages, days)
+        return [p for p in found if p.article_id not in self.hidden][:n]
 
     def all_passages(self) -> list[Passage]:
         data = self.collection.get(include=["documents", "metadatas"])

@@ -14,6 +14,7 @@ from bot.evaluate import (
     Question,
     citation_supports,
     gate_failures,
+    gold_hidden,
     is_correct,
     load_questions,
     score,
@@ -130,6 +131,25 @@ def test_summary_counts_each_metric_from_hand_made_rows():
     assert summary["mrr"] == 0.75
     assert summary["total_p50_s"] == 3.0
     assert summary["right_by_kind"] == {"fact": 1.0, "unanswerable": 0.0, "yes/no": 0.0}
+
+
+def test_gold_hidden_questions_expect_an_abstention_and_keep_their_gold_ids():
+    hidden = gold_hidden([JOINT, YES_NO, NONE])
+    assert [q.id for q in hidden] == ["q1", "q2"]  # a null query has no gold to hide
+    assert all(not q.answerable and q.category == "gold hidden" for q in hidden)
+    assert hidden[0].source_ids == ["homs-falls"] and hidden[0].answers == []
+    assert score(hidden[0], answer("Qatar [1].", citations=[citation()]), [])["correct"] is False
+
+
+def test_retrieval_with_the_gold_hidden_never_finds_it(make_settings, tmp_path):
+    from bot.evaluate import run_eval
+
+    settings = make_settings()
+    shown = run_eval(SEED, settings, retrieval_only=True, out=tmp_path)
+    hidden = run_eval(SEED, settings, retrieval_only=True, out=tmp_path, hide_gold=True)
+    assert shown["recall_at_k"] > 0.9
+    assert hidden["questions_with_sources"] == shown["questions_with_sources"]
+    assert hidden["recall_at_k"] == 0.0
 
 
 def test_the_gate_fails_only_beyond_the_margin():

@@ -238,3 +238,28 @@ def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
     assert hit.article_id == "awards-2022"
     hits = retriever.retrieve("Who got the reporting prize?", k=5, as_of=dt.date(2021, 8, 1))
     assert [h.article_id for h in hits] == ["awards-2021"]  # the later ones did not exist yet
+
+
+def test_hidden_articles_are_left_out_of_both_searches_until_shown_again(
+    make_settings, tmp_path
+):
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    settings = make_settings()
+    store = Store(settings)
+    (tmp_path / "zeppelin.md").write_text("A zeppelin landed in the square on Monday.")
+    (tmp_path / "airship.md").write_text("An airship landed in the harbour on Tuesday.")
+    ingest_paths([tmp_path], settings, store=store)
+    retriever = Retriever(store, settings)
+    question = "Where did the zeppelin land?"
+
+    def found() -> list[str]:
+        hits = retriever.retrieve(question) + retriever.keyword_search("zeppelin landed", 5)
+        return [p.article_id for p in hits]
+
+    assert "zeppelin" in found()
+    store.hide(["zeppelin"])
+    assert found() and "zeppelin" not in found()
+    store.hide([])
+    assert "zeppelin" in found()
