@@ -27,6 +27,7 @@ from bot.prompts import (
     ANSWER_PROMPT,
     REWRITE_PROMPT,
     SYSTEM_PROMPT,
+    answerable_prompt,
     judge_messages,
     verdict_prompt,
 )
@@ -110,13 +111,15 @@ class Answer:
     """Every candidate the judge scored, best first (not in to_dict; eval reports keep it)."""
     verdict_p_yes: float | None = None
     """For a yes/no question, the judge's probability of Yes (not in to_dict; eval keeps it)."""
+    p_answerable: float | None = None
+    """The judge's probability that the passages hold the answer (not in to_dict; eval keeps it)."""
     draft: str | None = None
     """The model's raw reply before the citation check (not in to_dict; eval reports keep it)."""
 
     def to_dict(self) -> dict:
         """Exactly the answer JSON of GUIDE.md."""
         data = asdict(self)
-        for debug_only in ("standalone_question", "retrieved", "judged", "verdict_p_yes", "draft"):
+        for debug_only in DEBUG_ONLY:
             del data[debug_only]
         return data
 
@@ -126,10 +129,21 @@ class Answer:
             "standalone_question": self.standalone_question,
             "draft": self.draft,
             "verdict_p_yes": self.verdict_p_yes,
+            "p_answerable": self.p_answerable,
             "retrieved": [p.article_id for p in self.retrieved],
             "judged": [[p.article_id, p.score] for p in self.judged],
         }
 
+
+DEBUG_ONLY = (
+    "standalone_question",
+    "retrieved",
+    "judged",
+    "verdict_p_yes",
+    "p_answerable",
+    "draft",
+)
+"""Answer fields an eval report keeps that are not part of the answer JSON."""
 
 INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions|rules|prompt)\b|"
@@ -305,19 +319,29 @@ class Briefer:
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
-            prompt = {"context": context, "question": standalone, "hint": hint}
-            for chunk in self.answer_chain.stream(prompt):
-                timings.setdefault("first_token_s", time.perf_counter() - started)
-                draft.append(chunk)
-                yield chunk
-            answer.draft = "".join(draft)
-            self._attach(answer, answer.draft, passages, standalone, context)
+            if self.holds_answer(answer, context, standalone):
+                prompt = {"context": context, "question": standalone, "hint": hint}
+                for chunk in self.answer_chain.stream(prompt):
+                    timings.setdefault("first_token_s", time.perf_counter() - started)
+                    draft.append(chunk)
+                    yield chunk
+                answer.draft = "".join(draft)
+                self._attach(answer, answer.draft, passages, standalone, context)
             if window and not answer.abstained:
                 answer.answer += report_date(answer.citations[0])
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
         yield answer
+
+    def holds_answer(self, answer: Answer, context: str, question: str) -> bool:
+        """Whether the judge thinks the passages shown hold the answer (settings.min_answerable).
+        Look-alike passages (another trial, another week) are where a small model invents an
+        answer; measured with `briefing eval --hide-gold` (README, Evals)."""
+        if not self.settings.min_answerable:
+            return True
+        answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
+        return answer.p_answerable >= self.settings.min_answerable
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     min_judged_relevance: float = 0.5
     """With rerank: the judge's probability that a passage holds (part of) the answer, below
     which it is not shown to the model; with none left the bot abstains without drafting."""
+    min_answerable: float = 0.5
+    """The judge's probability that the passages shown to the model contain the answer (asked
+    after them, before drafting), below which the bot abstains without drafting; 0: no check."""
     as_of: dt.date | None = None
     """The day questions are asked ("this week" is counted back from it); today when unset."""
 

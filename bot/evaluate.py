@@ -349,6 +349,7 @@ def run_eval(
                 "standalone_question": details["standalone_question"],
                 "draft": details["draft"],
                 "verdict_p_yes": details["verdict_p_yes"],
+                "p_answerable": details.get("p_answerable"),
                 "retrieved": retrieved,
                 "judged": details["judged"],
                 "score": score(question, data, retrieved),

@@ -54,3 +54,12 @@ def relevance_prompt(question: str, heading: str, passage: str, asked: str = "")
 def verdict_prompt(context: str, question: str) -> str:
     """The yes/no question again after the answer prompt's own passages (already read)."""
     return f"{context}Question: {question}\n\nReply only Yes or No."
+
+
+def answerable_prompt(context: str, question: str) -> str:
+    """Before drafting: do the answer prompt's passages hold the answer at all? Read after the
+    same context and question as the answer prompt, so the answer then reads them from cache."""
+    return (
+        f"{context}Question: {question}\n\n"
+        "Do the passages contain the answer to this question? Reply only Yes or No."
+    )

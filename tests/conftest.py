@@ -62,6 +62,7 @@ def tiny_settings(tmp_path_factory) -> Settings:
         home=tmp_path_factory.mktemp("tiny-home"),
         models_dir=MODELS_DIR,
         llm_model=str(tiny_model_path()),
+        min_answerable=0,  # SmolLM2 is too weak to judge: it says No to the passages it needs
     )
 
 

@@ -22,11 +22,16 @@ from bot.prompts import SYSTEM_PROMPT
 from bot.sources import load_paths
 from bot.store import Passage
 from bot.words import refers_back
+from tests.judges import SureJudge
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 CITATION_KEYS = {
     "n", "article_id", "title", "source", "published", "url", "passage", "start", "end", "score",
 }  # fmt: skip
+
+
+SURE = SureJudge()
+"""For scripted replies: the passages hold the answer (a scripted model cannot judge)."""
 
 
 def scripted(*replies: str) -> FakeListChatModel:
@@ -50,7 +55,7 @@ def assert_citations_are_real(answer: Answer) -> None:
 
 def test_markers_become_citations_and_bad_markers_vanish(default_settings, sample_store):
     reply = "Eight countries including Qatar and Russia issued a joint statement [9]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
     answer = briefer.ask("Who issued the joint statement?")
     assert not answer.abstained
     assert answer.answer.endswith("[1].") and "[9]" not in answer.answer
@@ -64,13 +69,15 @@ def test_markers_become_citations_and_bad_markers_vanish(default_settings, sampl
 
 def test_an_unsupported_reply_becomes_an_abstention(default_settings, sample_store):
     reply = "The Eiffel Tower is in Paris and was built in 1889 [1]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
     answer = briefer.ask("Where is the Eiffel Tower?")
     assert (answer.answer, answer.abstained, answer.citations) == (ABSTAIN_ANSWER, True, [])
 
 
 def test_the_model_saying_so_is_an_abstention(default_settings, sample_store):
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(ABSTAIN_ANSWER))
+    briefer = Briefer(
+        default_settings, store=sample_store, chat_model=scripted(ABSTAIN_ANSWER), judge=SURE
+    )
     answer = briefer.ask("How many people live in Homs?")
     assert answer.abstained and answer.citations == []
 
@@ -80,7 +87,7 @@ def test_a_follow_up_is_rewritten_before_retrieval(default_settings, sample_stor
         "Who is the leader of Tahrir al-Sham?",
         "Abu Mohammed al-Golani is the leader of Tahrir al-Sham [1].",
     )
-    briefer = Briefer(default_settings, store=sample_store, chat_model=model)
+    briefer = Briefer(default_settings, store=sample_store, chat_model=model, judge=SURE)
     history = [
         {"role": "user", "content": "Which group leads the rebels?"},
         {"role": "assistant", "content": "Tahrir al-Sham [1]."},
@@ -94,7 +101,7 @@ def test_a_follow_up_is_rewritten_before_retrieval(default_settings, sample_stor
 def test_a_question_that_refers_to_nothing_is_not_rewritten(default_settings, sample_store):
     # One scripted reply: were the model asked to rewrite, the rewrite would take it.
     model = scripted("Abu Mohammed al-Golani is the leader of Tahrir al-Sham [1].")
-    briefer = Briefer(default_settings, store=sample_store, chat_model=model)
+    briefer = Briefer(default_settings, store=sample_store, chat_model=model, judge=SURE)
     history = [
         {"role": "user", "content": "Which group leads the rebels?"},
         {"role": "assistant", "content": "Tahrir al-Sham [1]."},
@@ -122,7 +129,7 @@ def test_a_question_refers_back_through_pronouns_conjunctions_or_ellipsis(questi
 
 
 def test_an_empty_question_is_refused(default_settings, sample_store):
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted("x"))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted("x"), judge=SURE)
     with pytest.raises(QuestionError, match="empty"):
         briefer.ask("   ")
 
@@ -273,10 +280,10 @@ def test_a_how_many_question_answered_without_a_number_is_an_abstention(
     default_settings, sample_store
 ):
     reply = "The Syrian army fled Homs on Saturday by helicopter for the coast [2]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
     assert briefer.ask("How many people were killed in the fighting for Homs?").abstained
     reply = "The joint statement came from eight countries, among them Qatar and Russia [1]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
     assert not briefer.ask("How many countries issued the joint statement?").abstained
 
 
@@ -286,7 +293,7 @@ def test_a_right_bare_name_stands_though_the_passage_words_the_question_otherwis
     # The passage says "an Al-Qaeda affiliate", the question "Osama bin Laden's network": a
     # rule that wanted a name shared with the question threw such right answers away.
     reply = "Tahrir al-Sham [1]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply))
+    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
     answer = briefer.ask(
         "Which group, founded as an affiliate of Osama bin Laden's network, leads the rebels?"
     )
@@ -409,3 +416,31 @@ def test_a_sentence_may_give_the_articles_date_in_words():
     reply = "On October 6, TechCrunch reported that the central bank raised its rate [1]."
     [sentence] = check_sentences(reply, [evidence_text(passage)])
     assert sentence.passages == (0,)
+
+
+def test_a_question_about_another_award_show_is_not_answered_from_this_one(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """Asked about the Orion Awards with only the Lumen Awards indexed, the default model
+    answered "Anna Berg won best actress at the Lumen Awards [1]": a supported sentence, so the
+    citation check let it through. The judge, asked whether the passages hold the answer at
+    all, says no before anything is drafted."""
+    from bot.ingest import ingest_inputs
+    from bot.store import Store
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "lumen.md").write_text(
+        "---\ntitle: Lumen Awards night\nsource: Wire\npublished: 2024-03-10\n---\n"
+        "Anna Berg won best actress at the Lumen Awards in Vell on Sunday for her role in Salt "
+        "Roads. The best film award went to Harbour Lights, directed by Tomas Lind.\n"
+    )
+    settings = make_settings()
+    store = Store(settings)
+    ingest_inputs([corpus], settings, store)
+    briefer = Briefer(settings, store, default_model, default_judge)
+    other = briefer.ask("Who won best actress at the Orion Awards?")
+    assert other.abstained and other.draft is None, other.answer
+    assert other.p_answerable < settings.min_answerable
+    this = briefer.ask("Who won best actress at the Lumen Awards?")
+    assert "Anna Berg" in this.answer and this.p_answerable >= settings.min_answerable

@@ -50,9 +50,10 @@ def indexed_home(tmp_path_factory, default_settings):
 
 
 def server_settings(make_settings, indexed_home, url: str, **overrides):
-    return make_settings(
-        home=indexed_home, llm="openai", llm_base_url=url, llm_model="tiny", **overrides
-    )
+    """The bot on a model server, asking it once a question (min_answerable=0: these servers
+    are the tiny model or a recording, neither of which can judge the passages)."""
+    server = {"llm": "openai", "llm_base_url": url, "llm_model": "tiny", "min_answerable": 0}
+    return make_settings(home=indexed_home, **server | overrides)
 
 
 @pytest.fixture(scope="module")

@@ -240,9 +240,7 @@ def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
     assert [h.article_id for h in hits] == ["awards-2021"]  # the later ones did not exist yet
 
 
-def test_hidden_articles_are_left_out_of_both_searches_until_shown_again(
-    make_settings, tmp_path
-):
+def test_hidden_articles_are_left_out_of_both_searches_until_shown_again(make_settings, tmp_path):
     from bot.ingest import ingest_paths
     from bot.store import Store
 

@@ -14,6 +14,7 @@ from langchain_core.runnables import Runnable
 
 from bot.answer import ABSTAIN_ANSWER, Briefer
 from bot.errors import QuestionError
+from tests.judges import SureJudge
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "timings", "model"}
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -21,7 +22,8 @@ STATEMENT = "Eight countries including Qatar and Russia issued a joint statement
 
 
 def scripted_briefer(settings, store, *replies: str) -> Briefer:
-    return Briefer(settings, store=store, chat_model=FakeListChatModel(responses=list(replies)))
+    model = FakeListChatModel(responses=list(replies))
+    return Briefer(settings, store=store, chat_model=model, judge=SureJudge())
 
 
 def test_invoke_returns_the_answer_json_that_ask_gives(default_settings, sample_store):

@@ -6,6 +6,7 @@ from bot.answer import Briefer
 from bot.ingest import ingest_paths
 from bot.store import Passage, Store
 from bot.widen import widen
+from tests.judges import SureJudge
 
 TEXT = (
     "Alpha opens the story. Beta comes second. Gamma is the hit. "
@@ -90,7 +91,7 @@ def test_the_model_sees_who_the_found_sentence_is_about_and_the_citation_quotes_
     def ask(context_chars: int):
         wide = settings.model_copy(update={"context_chars": context_chars})
         model = FakeListChatModel(responses=[reply])
-        return Briefer(wide, store=store, chat_model=model).ask(question)
+        return Briefer(wide, store=store, chat_model=model, judge=SureJudge()).ask(question)
 
     narrow = ask(0)
     assert narrow.abstained  # the found passage alone never names him
