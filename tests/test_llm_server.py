@@ -107,6 +107,19 @@ def test_a_server_that_is_down_is_one_line_naming_it(make_settings, indexed_home
     assert "\n" not in str(caught.value)
 
 
+def test_a_server_model_that_says_the_passages_hold_no_answer_is_not_asked_to_draft(
+    webserver, make_settings, indexed_home
+):
+    route = Route(content_type="text/event-stream", body=sse("No."), send_length=False)
+    webserver.routes["/v1/chat/completions"] = route
+    url = webserver.url + "/v1"
+    settings = server_settings(make_settings, indexed_home, url, min_answerable=0.5)
+    answer = Briefer(settings).ask("Who issued the joint statement?")
+    assert answer.abstained and answer.draft is None and answer.p_answerable == 0.0
+    asked = [h for h in webserver.hits if h.path == "/v1/chat/completions"]
+    assert len(asked) == 1  # the judge's question only: no draft was asked for
+
+
 def test_a_slow_server_gives_up_after_the_timeout(webserver, make_settings, indexed_home):
     webserver.slow("/v1/chat/completions", seconds=600)  # the test ends it early
     url = webserver.url + "/v1"
