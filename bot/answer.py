@@ -212,6 +212,16 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     return "\n".join(blocks)
 
 
+def from_another_time(passages: list[Passage], window: Window | None) -> bool:
+    """Whether a question about a span of days ("this week", "on Tuesday", "yesterday") is
+    left with passages all published outside it: they tell another week's story (another
+    closure of the same harbour, last year's final), so the bot abstains without drafting.
+    Undated passages may be from the span; "recently" names no span to be outside of."""
+    if window is None or not window.strict:
+        return False
+    return not any(window.may_hold(p.published) for p in passages)
+
+
 def report_date(citation: Citation) -> str:
     """For a question counting from the day asked ("this week"), the day the answer's first
     source reported it, so the reader sees whether that is the week meant. Written by code from
@@ -319,7 +329,9 @@ class Briefer:
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
-            if self.holds_answer(answer, context, standalone):
+            if not from_another_time(passages, window) and self.holds_answer(
+                answer, context, standalone
+            ):
                 prompt = {"context": context, "question": standalone, "hint": hint}
                 for chunk in self.answer_chain.stream(prompt):
                     timings.setdefault("first_token_s", time.perf_counter() - started)

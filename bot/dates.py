@@ -43,6 +43,8 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 RECENT_DAYS = 14
 """How far back "recently" and "lately" reach."""
+SPAN_SLACK_DAYS = 3
+"""How long before a span an article may be published and still be about it (Window.may_hold)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,18 @@ class Window:
     def holds(self, published: str | None) -> bool:
         day = parse_day(published)
         return day is not None and self.start <= day <= self.end
+
+    def may_hold(self, published: str | None) -> bool:
+        """Whether an article published then may be about the span: a day in it or up to
+        SPAN_SLACK_DAYS before it (a week's story may start the weekend before), or no date."""
+        day = parse_day(published)
+        return day is None or self.start - dt.timedelta(days=SPAN_SLACK_DAYS) <= day <= self.end
+
+    @property
+    def strict(self) -> bool:
+        """A span named by a day or a count ("this week", "on Tuesday", "3 days ago"): not
+        "recently" or "lately", which say only that it was not long ago."""
+        return self.phrase.lower() not in ("recently", "lately")
 
 
 _RELATIVE = re.compile(
@@ -83,9 +97,10 @@ def relative_window(text: str, as_of: dt.date) -> Window | None:
 
 
 def _names_a_day(text: str, match: re.Match) -> bool:
-    """A bare weekday after a capitalised word inside a sentence is part of a name, not a day
-    counted from today: "during Black Friday", "Cyber Monday deals", "Super Tuesday votes"."""
-    if match.group(1).lower() not in WEEKDAYS:
+    """A bare weekday or "today" after a capitalised word inside a sentence is part of a name,
+    not a day counted from today: "during Black Friday", "Cyber Monday deals", "Super Tuesday
+    votes", "the article from Business Today", "USA Today reported"."""
+    if match.group(1).lower() not in (*WEEKDAYS, "today"):
         return False
     words = text[: match.start()].split()
     return len(words) > 1 and words[-1][:1].isupper() and not words[-2].endswith((".", "?", "!"))

@@ -444,3 +444,32 @@ def test_a_question_about_another_award_show_is_not_answered_from_this_one(
     assert other.p_answerable < settings.min_answerable
     this = briefer.ask("Who won best actress at the Lumen Awards?")
     assert "Anna Berg" in this.answer and this.p_answerable >= settings.min_answerable
+
+
+def test_a_question_about_this_week_is_not_answered_from_an_older_story(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """With only a harbour closure of three months before indexed, "Why did the harbour close
+    this week?" was answered from it, and the judge thought the passages held the answer
+    (0.59). Passages all published outside the span asked about tell another week's story."""
+    import datetime as dt
+
+    from bot.ingest import ingest_inputs
+    from bot.store import Store
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "vell-march.md").write_text(
+        "---\ntitle: Vell harbour closes\nsource: Wire\npublished: 2024-03-04\n---\n"
+        "The Vell port authority announced on Monday that the harbour will close for two weeks "
+        "after a storm damaged the north pier. Ferries to Amsel will sail from Dunmore instead.\n"
+    )
+    settings = make_settings()
+    store = Store(settings)
+    ingest_inputs([corpus], settings, store)
+    briefer = Briefer(settings, store, default_model, default_judge)
+    question = "Why did the Vell harbour close this week?"
+    later = briefer.ask(question, as_of=dt.date(2024, 6, 12))
+    assert later.abstained and later.draft is None and later.retrieved, later.answer
+    that_week = briefer.ask(question, as_of=dt.date(2024, 3, 6))
+    assert "storm" in that_week.answer and that_week.citations[0].article_id == "vell-march"

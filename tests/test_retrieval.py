@@ -209,6 +209,19 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("Did prices fall during Black Friday before the holidays?") is None  # a name
     assert span("Were Cyber Monday sales up on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Did Apple say Friday that it would?") == ("2022-07-07", "2022-07-09")
+    assert span("Does the article from Business Today discuss Italy?") is None  # a name
+
+
+def test_a_span_may_hold_the_days_just_before_it_and_undated_articles():
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    week = relative_window("What did the Fed say this week?", dt.date(2022, 7, 13))
+    assert week.strict and not week.holds("2022-07-07")
+    assert week.may_hold("2022-07-07") and week.may_hold(None)  # the weekend before; no date
+    assert not week.may_hold("2022-07-06") and not week.may_hold("2022-06-12")
+    assert not relative_window("Who retired recently?", dt.date(2022, 7, 13)).strict
 
 
 def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
