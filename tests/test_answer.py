@@ -238,9 +238,12 @@ def test_a_yes_no_verdict_survives_an_unsupported_restatement(
 def test_a_lone_verdict_stands_only_when_the_passages_agree(
     default_settings, sample_store, default_judge
 ):
+    import datetime as dt
+
     def ask(reply: str, question: str) -> Answer:
         model = scripted(reply)
-        return Briefer(default_settings, sample_store, model, default_judge).ask(question)
+        briefer = Briefer(default_settings, sample_store, model, default_judge)
+        return briefer.ask(question, as_of=dt.date(2024, 12, 8))  # the day after Homs fell
 
     answer = ask(
         "Yes, the coverage is uniform across outlets.", "Did some soldiers join the demonstrations?"

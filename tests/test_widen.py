@@ -1,5 +1,7 @@
 """Found passages widened by the sentences around them, on the real index."""
 
+import datetime as dt
+
 from langchain_core.language_models import FakeListChatModel
 
 from bot.answer import Briefer
@@ -91,7 +93,8 @@ def test_the_model_sees_who_the_found_sentence_is_about_and_the_citation_quotes_
     def ask(context_chars: int):
         wide = settings.model_copy(update={"context_chars": context_chars})
         model = FakeListChatModel(responses=[reply])
-        return Briefer(wide, store=store, chat_model=model, judge=SureJudge()).ask(question)
+        briefer = Briefer(wide, store=store, chat_model=model, judge=SureJudge())
+        return briefer.ask(question, as_of=dt.date(2024, 3, 5))  # "on Monday": the day before
 
     narrow = ask(0)
     assert narrow.abstained  # the found passage alone never names him
