@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot import citations
 from bot.config import Settings
-from bot.dates import Window, parse_day, relative_window
+from bot.dates import WEEKDAYS, Window, parse_day, relative_window
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
@@ -222,6 +222,17 @@ def from_another_time(passages: list[Passage], window: Window | None) -> bool:
     return not any(window.may_hold(p.published) for p in passages)
 
 
+def other_days(passages: list[Passage], window: Window) -> str:
+    """Why the bot abstains on a question about a span its articles are not from, so the
+    reader can ask again as of another day: " None of the articles found is from this week;
+    the latest is from 4 March 2024." (no citation: nothing is claimed from them)."""
+    latest = max(day for p in passages if (day := parse_day(p.published)))
+    phrase = window.phrase.removeprefix("on ").removeprefix("On ")  # "on Tuesday": Tuesday
+    if phrase.split()[0].lower() not in WEEKDAYS:  # "This week" opening the question
+        phrase = phrase[0].lower() + phrase[1:]
+    return f" None of the articles found is from {phrase}; the latest is from {latest:%-d %B %Y}."
+
+
 def report_date(citation: Citation) -> str:
     """For a question counting from the day asked ("this week"), the day the answer's first
     source reported it, so the reader sees whether that is the week meant. Written by code from
@@ -329,9 +340,9 @@ class Briefer:
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
-            if not from_another_time(passages, window) and self.holds_answer(
-                answer, context, standalone
-            ):
+            if from_another_time(passages, window):
+                answer.answer += other_days(passages, window)
+            elif self.holds_answer(answer, context, standalone):
                 prompt = {"context": context, "question": standalone, "hint": hint}
                 for chunk in self.answer_chain.stream(prompt):
                     timings.setdefault("first_token_s", time.perf_counter() - started)

@@ -474,5 +474,9 @@ def test_a_question_about_this_week_is_not_answered_from_an_older_story(
     question = "Why did the Vell harbour close this week?"
     later = briefer.ask(question, as_of=dt.date(2024, 6, 12))
     assert later.abstained and later.draft is None and later.retrieved, later.answer
+    assert later.answer == (
+        "The articles don't say. None of the articles found is from this week; "
+        "the latest is from 4 March 2024."
+    )
     that_week = briefer.ask(question, as_of=dt.date(2024, 3, 6))
     assert "storm" in that_week.answer and that_week.citations[0].article_id == "vell-march"
