@@ -44,6 +44,25 @@ def default_judge(default_model):
     return judge_for(default_model)
 
 
+def wire_story(title: str, published: str, text: str) -> str:
+    """An article file: front matter naming a wire service as the source, then the text."""
+    return f"---\ntitle: {title}\nsource: Wire\npublished: {published}\n---\n{text}\n"
+
+
+def briefer_over(settings, tmp_path, model, judge, **articles: str) -> Briefer:
+    """A Briefer on a fresh index of the articles (file name without .md -> file text)."""
+    from bot.ingest import ingest_inputs
+    from bot.store import Store
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    for name, text in articles.items():
+        (corpus / f"{name}.md").write_text(text)
+    store = Store(settings)
+    ingest_inputs([corpus], settings, store)
+    return Briefer(settings, store, model, judge)
+
+
 def assert_citations_are_real(answer: Answer) -> None:
     """Every citation quotes the article exactly where its offsets say."""
     text = load_paths([SAMPLE_CORPUS])[0].text
@@ -428,20 +447,13 @@ def test_a_question_about_another_award_show_is_not_answered_from_this_one(
     answered "Anna Berg won best actress at the Lumen Awards [1]": a supported sentence, so the
     citation check let it through. The judge, asked whether the passages hold the answer at
     all, says no before anything is drafted."""
-    from bot.ingest import ingest_inputs
-    from bot.store import Store
-
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    (corpus / "lumen.md").write_text(
-        "---\ntitle: Lumen Awards night\nsource: Wire\npublished: 2024-03-10\n---\n"
+    lumen = wire_story(
+        "Lumen Awards night", "2024-03-10",
         "Anna Berg won best actress at the Lumen Awards in Vell on Sunday for her role in Salt "
-        "Roads. The best film award went to Harbour Lights, directed by Tomas Lind.\n"
-    )
+        "Roads. The best film award went to Harbour Lights, directed by Tomas Lind.",
+    )  # fmt: skip
     settings = make_settings()
-    store = Store(settings)
-    ingest_inputs([corpus], settings, store)
-    briefer = Briefer(settings, store, default_model, default_judge)
+    briefer = briefer_over(settings, tmp_path, default_model, default_judge, lumen=lumen)
     other = briefer.ask("Who won best actress at the Orion Awards?")
     assert other.abstained and other.draft is None, other.answer
     assert other.p_answerable < settings.min_answerable
@@ -457,20 +469,14 @@ def test_a_question_about_this_week_is_not_answered_from_an_older_story(
     (0.59). Passages all published outside the span asked about tell another week's story."""
     import datetime as dt
 
-    from bot.ingest import ingest_inputs
-    from bot.store import Store
-
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    (corpus / "vell-march.md").write_text(
-        "---\ntitle: Vell harbour closes\nsource: Wire\npublished: 2024-03-04\n---\n"
+    march = wire_story(
+        "Vell harbour closes", "2024-03-04",
         "The Vell port authority announced on Monday that the harbour will close for two weeks "
-        "after a storm damaged the north pier. Ferries to Amsel will sail from Dunmore instead.\n"
+        "after a storm damaged the north pier. Ferries to Amsel will sail from Dunmore instead.",
+    )  # fmt: skip
+    briefer = briefer_over(
+        make_settings(), tmp_path, default_model, default_judge, **{"vell-march": march}
     )
-    settings = make_settings()
-    store = Store(settings)
-    ingest_inputs([corpus], settings, store)
-    briefer = Briefer(settings, store, default_model, default_judge)
     question = "Why did the Vell harbour close this week?"
     later = briefer.ask(question, as_of=dt.date(2024, 6, 12))
     assert later.abstained and later.draft is None and later.retrieved, later.answer
