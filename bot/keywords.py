@@ -82,9 +82,16 @@ class KeywordIndex:
                 f"{self.path.parent}: cannot write the keyword index: {reason} (BRIEFING_HOME)"
             ) from err
 
-    def search(self, question: str, n: int, days: Iterable[dt.date] | None = None) -> list[Passage]:
+    def search(
+        self,
+        question: str,
+        n: int,
+        days: Iterable[dt.date] | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[Passage]:
         """The n passages sharing the most (rare) words with the question, best first;
-        with `days`, only passages of articles published on one of those days.
+        with `days`, only passages of articles published on one of those days; never those
+        of the articles in `exclude`.
 
         Words in at least half the passages are left out of the search when the others find n
         passages: BM25 gives such a word an idf of log((N - df + .5) / (df + .5)) <= 0, which
@@ -95,12 +102,13 @@ class KeywordIndex:
         wanted = None if days is None else sorted({day.isoformat() for day in days})
         if not terms or n <= 0 or wanted == []:
             return []
+        left_out = sorted(set(exclude))
         with self._connection() as db:
             common = _common_words(db, terms)
             rare = [term for term in terms if term not in common]
-            rows = _ranked(db, rare, n, wanted) if rare and common else []
+            rows = _ranked(db, rare, n, wanted, left_out) if rare and common else []
             if len(rows) < n:
-                rows = _ranked(db, terms, n, wanted)
+                rows = _ranked(db, terms, n, wanted, left_out)
         return [_passage(row) for row in rows]
 
     def newest_day(self) -> str | None:
@@ -157,23 +165,31 @@ def date_words(published: str | None) -> str:
     return f"{published} {day.strftime('%B')} {day.day} {day.year}"
 
 
-def _ranked(db: sqlite3.Connection, terms: list[str], n: int, days: list[str] | None) -> list:
-    """Rows of the n passages best matching any of the terms by BM25 (on one of the days)."""
+def _ranked(
+    db: sqlite3.Connection, terms: list[str], n: int, days: list[str] | None, left_out: list[str]
+) -> list:
+    """Rows of the n passages best matching any of the terms by BM25 (on one of the days, of
+    none of the articles left out)."""
     match = " OR ".join(f'"{term}"' for term in terms)
-    if days is None:  # rank on the full-text index alone, then read just the n best rows
+    if days is None and not left_out:  # rank on the full-text index alone, then read n rows
         sql = (
             f"SELECT {_COLUMNS} FROM (SELECT rowid, bm25(passage_words) AS score"
             " FROM passage_words WHERE passage_words MATCH ? ORDER BY score LIMIT ?) AS hit"
             " JOIN passage p ON p.rowid = hit.rowid ORDER BY hit.score"
         )
         return db.execute(sql, [match, n]).fetchall()
-    marks = ",".join("?" * len(days))
+    where, values = "", []
+    if days is not None:
+        where += f" AND substr(p.published, 1, 10) IN ({','.join('?' * len(days))})"
+        values += days
+    if left_out:
+        where += f" AND p.article_id NOT IN ({','.join('?' * len(left_out))})"
+        values += left_out
     sql = (
         f"SELECT {_COLUMNS} FROM passage_words JOIN passage p ON p.rowid = passage_words.rowid"
-        f" WHERE passage_words MATCH ? AND substr(p.published, 1, 10) IN ({marks})"
-        " ORDER BY bm25(passage_words) LIMIT ?"
+        f" WHERE passage_words MATCH ?{where} ORDER BY bm25(passage_words) LIMIT ?"
     )
-    return db.execute(sql, [match, *days, n]).fetchall()
+    return db.execute(sql, [match, *values, n]).fetchall()
 
 
 def _note_common_words(db: sqlite3.Connection) -> None:

@@ -97,17 +97,9 @@ class Store:
         """Keyword search over the same passages; caught up after each write here and before
         each search (for writes by other processes)."""
         self.hidden: frozenset[str] = frozenset()
-        """Articles every search leaves out (see hide())."""
-        self._hidden_passages = 0
-
-    def hide(self, article_ids: Iterable[str]) -> None:
-        """Leave these articles out of every search until the next hide(): `briefing eval
-        --hide-gold` asks each question with the articles that answer it hidden, so that only
-        look-alikes are found and the right reply is "the articles don't say"."""
-        self.hidden = frozenset(article_ids)
-        where = {"article_id": {"$in": sorted(self.hidden)}}
-        found = self.collection.get(where=where, include=[]) if self.hidden else {"ids": []}
-        self._hidden_passages = len(found["ids"])
+        """Articles every search leaves out, until changed: `briefing eval --hide-gold` asks
+        each question with the articles that answer it hidden, so that only look-alikes are
+        found and the right reply is "the articles don't say"."""
 
     def _open(self) -> None:
         """Connect to the server or open the embedded index, and its two collections."""
@@ -400,8 +392,7 @@ class Store:
         """BM25 search over the passages (bot.keywords), caught up with every write first;
         hidden articles left out."""
         self.keywords.catch_up(self)
-        found = self.keywords.search(question, n + self._hidden_passages, days)
-        return [p for p in found if p.article_id not in self.hidden][:n]
+        return self.keywords.search(question, n, days, exclude=self.hidden)
 
     def all_passages(self) -> list[Passage]:
         data = self.collection.get(include=["documents", "metadatas"])

@@ -270,7 +270,7 @@ def test_hidden_articles_are_left_out_of_both_searches_until_shown_again(make_se
         return [p.article_id for p in hits]
 
     assert "zeppelin" in found()
-    store.hide(["zeppelin"])
+    store.hidden = frozenset({"zeppelin"})
     assert found() and "zeppelin" not in found()
-    store.hide([])
+    store.hidden = frozenset()
     assert "zeppelin" in found()
