@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot import citations
 from bot.config import Settings
-from bot.dates import WEEKDAYS, Window, parse_day, relative_window
+from bot.dates import WEEKDAYS, Window, parse_day, relative_window, spoken_day
 from bot.embeddings import embed
 from bot.errors import QuestionError
 from bot.gate import gated, model_gate
@@ -117,9 +117,9 @@ class Answer:
     """The model's raw reply before the citation check (not in to_dict; eval reports keep it)."""
 
     def to_dict(self) -> dict:
-        """Exactly the answer JSON of GUIDE.md."""
+        """Exactly the answer JSON of GUIDE.md: every field but the eval-only details()."""
         data = asdict(self)
-        for debug_only in DEBUG_ONLY:
+        for debug_only in self.details():
             del data[debug_only]
         return data
 
@@ -134,16 +134,6 @@ class Answer:
             "judged": [[p.article_id, p.score] for p in self.judged],
         }
 
-
-DEBUG_ONLY = (
-    "standalone_question",
-    "retrieved",
-    "judged",
-    "verdict_p_yes",
-    "p_answerable",
-    "draft",
-)
-"""Answer fields an eval report keeps that are not part of the answer JSON."""
 
 INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions|rules|prompt)\b|"
@@ -230,7 +220,7 @@ def other_days(passages: list[Passage], window: Window) -> str:
     phrase = window.phrase.removeprefix("on ").removeprefix("On ")  # "on Tuesday": Tuesday
     if phrase.split()[0].lower() not in WEEKDAYS:  # "This week" opening the question
         phrase = phrase[0].lower() + phrase[1:]
-    return f" None of the articles found is from {phrase}; the latest is from {latest:%-d %B %Y}."
+    return f" None of the articles found is from {phrase}; the latest is from {spoken_day(latest)}."
 
 
 def report_date(citation: Citation) -> str:
@@ -238,7 +228,7 @@ def report_date(citation: Citation) -> str:
     source reported it, so the reader sees whether that is the week meant. Written by code from
     the citation: asked in the prompt to give the date, the model declined to answer."""
     day = parse_day(citation.published)
-    return f" This was reported on {day.day} {day:%B %Y} [{citation.n}]." if day else ""
+    return f" This was reported on {spoken_day(day)} [{citation.n}]." if day else ""
 
 
 class Briefer:

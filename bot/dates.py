@@ -146,6 +146,11 @@ def _span(phrase: str, match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.dat
     return as_of - days * day, as_of
 
 
+def spoken_day(day: dt.date) -> str:
+    """A day as a reader writes it: "4 March 2024" (strftime's %-d is not portable)."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def parse_day(value: str | None) -> dt.date | None:
     """The calendar day of an ISO date or datetime string; None when there is none."""
     if not value:
