@@ -63,6 +63,20 @@ def briefer_over(settings, tmp_path, model, judge, **articles: str) -> Briefer:
     return Briefer(settings, store, model, judge)
 
 
+def vell_closure(published: str, weekday: str, closure: str, port: str) -> str:
+    """A closure of the Vell harbour, for questions anchored in time."""
+    return wire_story(
+        "Vell harbour closes", published,
+        f"The Vell port authority announced on {weekday} that the harbour will close for "
+        f"{closure}. Ferries to Amsel will sail from {port} instead.",
+    )  # fmt: skip
+
+
+VELL_MARCH = vell_closure(
+    "2024-03-04", "Monday", "two weeks after a storm damaged the north pier", "Dunmore"
+)
+
+
 def assert_citations_are_real(answer: Answer) -> None:
     """Every citation quotes the article exactly where its offsets say."""
     text = load_paths([SAMPLE_CORPUS])[0].text
@@ -366,35 +380,11 @@ def test_a_question_about_this_week_is_answered_from_this_weeks_story(
     default model used to answer from the first (Dunmore), the look-alike it saw first."""
     import datetime as dt
 
-    from bot.ingest import ingest_inputs
-    from bot.store import Store
-
-    stories = {
-        "vell-march": (
-            "2024-03-04",
-            "Monday",
-            "two weeks after a storm damaged the north pier",
-            "Dunmore",
-        ),
-        "vell-june": (
-            "2024-06-11",
-            "Tuesday",
-            "three days while divers repair the south breakwater",
-            "Carrow",
-        ),
-    }
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    for article, (day, weekday, closure, port) in stories.items():
-        (corpus / f"{article}.md").write_text(
-            f"---\ntitle: Vell harbour closes\nsource: Wire\npublished: {day}\n---\n"
-            f"The Vell port authority announced on {weekday} that the harbour will close for "
-            f"{closure}. Ferries to Amsel will sail from {port} instead.\n"
-        )
-    settings = make_settings()
-    store = Store(settings)
-    ingest_inputs([corpus], settings, store)
-    briefer = Briefer(settings, store, default_model, default_judge)
+    june = vell_closure(
+        "2024-06-11", "Tuesday", "three days while divers repair the south breakwater", "Carrow"
+    )
+    stories = {"vell-march": VELL_MARCH, "vell-june": june}
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
     question = "Where will ferries to Amsel sail from this week?"
     answer = briefer.ask(question, as_of=dt.date(2024, 6, 12))
     assert "Carrow" in answer.answer and "Dunmore" not in answer.answer, answer.draft
@@ -469,14 +459,8 @@ def test_a_question_about_this_week_is_not_answered_from_an_older_story(
     (0.59). Passages all published outside the span asked about tell another week's story."""
     import datetime as dt
 
-    march = wire_story(
-        "Vell harbour closes", "2024-03-04",
-        "The Vell port authority announced on Monday that the harbour will close for two weeks "
-        "after a storm damaged the north pier. Ferries to Amsel will sail from Dunmore instead.",
-    )  # fmt: skip
-    briefer = briefer_over(
-        make_settings(), tmp_path, default_model, default_judge, **{"vell-march": march}
-    )
+    stories = {"vell-march": VELL_MARCH}
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
     question = "Why did the Vell harbour close this week?"
     later = briefer.ask(question, as_of=dt.date(2024, 6, 12))
     assert later.abstained and later.draft is None and later.retrieved, later.answer

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.answer import ABSTAIN_ANSWER
 from bot.config import SAMPLE_CORPUS
 from bot.errors import BriefingError
 from bot.evaluate import (
@@ -16,6 +17,7 @@ from bot.evaluate import (
     gate_failures,
     gold_hidden,
     is_correct,
+    is_right,
     load_questions,
     score,
     summarise,
@@ -138,7 +140,12 @@ def test_gold_hidden_questions_expect_an_abstention_and_keep_their_gold_ids():
     assert [q.id for q in hidden] == ["q1", "q2"]  # a null query has no gold to hide
     assert all(not q.answerable and q.category == "gold hidden" for q in hidden)
     assert hidden[0].source_ids == ["homs-falls"] and hidden[0].answers == []
-    assert score(hidden[0], answer("Qatar [1].", citations=[citation()]), [])["correct"] is False
+    replies = [(hidden[0], ABSTAIN_ANSWER, True), (hidden[1], "Yes [1].", False)]
+    rows = [  # scored as unanswerable: right only when abstained on
+        {"expected": {"answerable": q.answerable}, "answer": answer(text, abstained)}
+        for q, text, abstained in replies
+    ]
+    assert [is_right(r) for r in rows] == [True, False]
 
 
 def test_retrieval_with_the_gold_hidden_never_finds_it(make_settings, tmp_path):
@@ -201,3 +208,25 @@ def test_eval_command_writes_the_three_outputs(tmp_path, models_dir, pipeline):
     assert "| answer accuracy (answerable) |" in report and "seed01" in report
     assert (out / "accuracy_by_kind.png").stat().st_size > 0
     assert (out / "latency.png").stat().st_size > 0
+
+
+def test_eval_with_the_gold_hidden_answers_from_what_is_left(tmp_path, models_dir):
+    """The sample corpus is one article: hidden, nothing is found and every answer abstains."""
+    from bot.llm import tiny_model_path
+
+    env = os.environ | {
+        "BRIEFING_HOME": str(tmp_path / "home"),
+        "BRIEFING_LLM_MODEL": str(tiny_model_path()),
+    }
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "eval", str(SEED), "--limit", "2", "--hide-gold",
+         "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in rows] == ["gold hidden", "gold hidden"]
+    assert all(r["retrieved"] == [] and r["answer"]["abstained"] for r in rows)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["gold_hidden"] and summary["abstention_rate"] == 1.0
