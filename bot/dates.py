@@ -41,8 +41,9 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 
 
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+VAGUE = ("recently", "lately")
+"""Phrases that say only that it was not long ago: they reach RECENT_DAYS back."""
 RECENT_DAYS = 14
-"""How far back "recently" and "lately" reach."""
 SPAN_SLACK_DAYS = 3
 """How long before a span an article may be published and still be about it (Window.may_hold)."""
 
@@ -69,7 +70,7 @@ class Window:
     def strict(self) -> bool:
         """A span named by a day or a count ("this week", "on Tuesday", "3 days ago"): not
         "recently" or "lately", which say only that it was not long ago."""
-        return self.phrase.lower() not in ("recently", "lately")
+        return self.phrase.lower() not in VAGUE
 
 
 _RELATIVE = re.compile(
@@ -129,7 +130,7 @@ def _span(phrase: str, match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.dat
         return as_of.replace(month=1, day=1), as_of
     if phrase == "last year":
         return as_of.replace(year=as_of.year - 1, month=1, day=1), as_of
-    if phrase in ("recently", "lately"):
+    if phrase in VAGUE:
         return as_of - RECENT_DAYS * day, as_of
     named = phrase.split()[-1]
     if named in WEEKDAYS:

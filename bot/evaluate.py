@@ -256,7 +256,8 @@ def retrieval_summary(questions: list[Question], bot, hide_gold: bool = False) -
     for question in tqdm(questions, desc="Retrieving", unit="question"):
         if not question.source_ids:
             continue
-        bot.store.hidden = frozenset(question.source_ids if hide_gold else ())
+        if hide_gold:
+            bot.store.hidden = frozenset(question.source_ids)
         retrieved = [p.article_id for p in retrieve(question.question, as_of=question.asked_on)]
         placeholder = {"abstained": True, "answer": "", "citations": []}
         scores.append(score(question, placeholder, retrieved))
@@ -331,7 +332,8 @@ def run_eval(
         return retrieval_summary(questions, bot, hide_gold) | {"pipeline": pipeline}
     rows = []
     for question in tqdm(questions, desc=f"Evaluating ({pipeline})", unit="question"):
-        bot.store.hidden = frozenset(question.source_ids if hide_gold else ())
+        if hide_gold:
+            bot.store.hidden = frozenset(question.source_ids)
         data = answer_json(bot, question)
         details = data.pop("details")
         retrieved = details["retrieved"]
