@@ -217,7 +217,7 @@ def other_days(passages: list[Passage], window: Window) -> str:
     reader can ask again as of another day: " None of the articles found is from this week;
     the latest is from 4 March 2024." (no citation: nothing is claimed from them)."""
     latest = max(day for p in passages if (day := parse_day(p.published)))
-    phrase = window.phrase.removeprefix("on ").removeprefix("On ")  # "on Tuesday": Tuesday
+    phrase = re.sub(r"^(?:on|in|over) ", "", window.phrase, flags=re.IGNORECASE)  # "Tuesday"
     if phrase.split()[0].lower() not in WEEKDAYS:  # "This week" opening the question
         phrase = phrase[0].lower() + phrase[1:]
     return f" None of the articles found is from {phrase}; the latest is from {spoken_day(latest)}."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MONTHS = {
@@ -41,11 +42,13 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 
 
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-VAGUE = ("recently", "lately")
-"""Phrases that say only that it was not long ago: they reach RECENT_DAYS back."""
+VAGUE = ("recently", "lately", "in recent days", "in recent weeks")
+"""Phrases that say only that it was not long ago: they name no span (Window.strict)."""
 RECENT_DAYS = 14
+"""How far back "recently" reaches ("in recent weeks": three times as far)."""
 SPAN_SLACK_DAYS = 3
 """How long before a span an article may be published and still be about it (Window.may_hold)."""
+DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -73,78 +76,122 @@ class Window:
         return self.phrase.lower() not in VAGUE
 
 
-_RELATIVE = re.compile(
-    r"\b(today|tonight|yesterday|this week|last week|past week|this month|last month|"
-    r"past month|this year|last year|recently|lately|(?:on |last |this )?(?:"
-    + "|".join(WEEKDAYS)
-    + r")|(?:in the )?(?:past|last) (\d+|few|two|three) (days|weeks)|(\d+) (days|weeks) ago)\b",
-    re.IGNORECASE,
+Span = Callable[[re.Match, dt.date], tuple[dt.date, dt.date]]
+_COUNT = (
+    r"(?P<count>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:a )?few|(?:a )?couple(?: of)?|several)"
 )
-_COUNTS = {"few": 3, "two": 2, "three": 3}
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+_COUNTS = {word: n for n, word in enumerate(_NUMBER_WORDS, 1)}
+_COUNTS |= {"a": 1, "an": 1, "few": 3, "a few": 3, "couple": 2, "a couple": 2, "several": 5}
+_UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30}
+
+
+def _today(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    return as_of - DAY, as_of  # a story of "today" or "last night" is often dated the day before
+
+
+def _yesterday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    before = 3 if match.group(0).lower().startswith("the day before") else 2
+    return as_of - before * DAY, as_of - (before - 1) * DAY
+
+
+def _weekday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    phrase = match.group(0).lower()
+    named = WEEKDAYS.index(phrase.split()[-1])
+    back = (as_of.weekday() - named) % 7 or (7 if phrase.startswith("last") else 0)
+    target = as_of - back * DAY
+    return target - DAY, target + DAY  # a day's events are reported that day or the next
+
+
+def _weekend(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The last Saturday and Sunday up to as_of ("last weekend" asked on one: the one before),
+    from the Friday before to the Monday after, when its stories are reported."""
+    saturday = as_of - ((as_of.weekday() - 5) % 7) * DAY
+    if match.group(0).lower().startswith("last") and as_of.weekday() >= 5:
+        saturday -= 7 * DAY
+    return saturday - DAY, saturday + 2 * DAY
+
+
+def _week_or_month(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    phrase = match.group(0).lower()
+    month_start = as_of.replace(day=1)
+    starts = {
+        "this week": as_of - (as_of.weekday() + 1) * DAY,  # from the Sunday before
+        "last week": as_of - 13 * DAY,
+        "past week": as_of - 13 * DAY,
+        "this month": month_start,
+        "last month": (month_start - DAY).replace(day=1),
+        "past month": as_of - 31 * DAY,
+        "this year": as_of.replace(month=1, day=1),
+        "last year": as_of.replace(year=as_of.year - 1, month=1, day=1),
+    }
+    return starts[phrase.removeprefix("the ")], as_of
+
+
+def _recent(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    weeks = match.group(0).lower().endswith("weeks")
+    return as_of - RECENT_DAYS * (3 if weeks else 1) * DAY, as_of
+
+
+def _counted(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """ "the past 3 days", "the last two weeks", "in the past 24 hours": back from as_of;
+    "3 days ago", "a week ago": that day, give or take one."""
+    count, unit = match.group("count").lower(), match.group("unit").lower().rstrip("s")
+    number = int(count) if count.isdigit() else _COUNTS[count.removesuffix(" of")]
+    days = max(1, round(number * _UNIT_DAYS[unit]))
+    if match.group(0).lower().endswith("ago"):
+        target = as_of - days * DAY
+        return target - DAY, target + DAY
+    return as_of - days * DAY, as_of
+
+
+_SPANS: list[tuple[re.Pattern, Span]] = [
+    (re.compile(p, re.IGNORECASE), span)
+    for p, span in [
+        (r"\b(?:today|tonight|last night|this (?:morning|afternoon|evening))\b", _today),
+        (r"\b(?:the day before )?yesterday\b", _yesterday),
+        (rf"\b(?:(?:on|last|this) )?(?:{'|'.join(WEEKDAYS)})\b", _weekday),
+        (r"\b(?:(?:this|last|over the|this past) )weekend\b", _weekend),
+        (r"\b(?:(?:the )?(?:this|last|past) (?:week|month|year))\b", _week_or_month),
+        (r"\b(?:recently|lately|in recent (?:days|weeks))\b", _recent),
+        (
+            rf"\b(?:in )?(?:the )?(?:past|last) {_COUNT} (?P<unit>hours?|days?|weeks?|months?)\b",
+            _counted,
+        ),
+        (rf"\b{_COUNT} (?P<unit>days?|weeks?) ago\b", _counted),
+    ]
+]
 
 
 def relative_window(text: str, as_of: dt.date) -> Window | None:
     """The days a relative phrase in the text points at, counted back from as_of.
 
-    News questions are asked on a day: "this week", "on Tuesday", "yesterday", "recently" and
-    "last month" mean days before that one. None when the text names no such span.
+    News questions are asked on a day: "this week", "on Tuesday", "yesterday", "recently",
+    "last month" and "over the weekend" mean days before that one. The first phrase counts;
+    None when the text names no such span.
     """
-    match = next((m for m in _RELATIVE.finditer(text) if not _names_a_day(text, m)), None)
-    if not match:
+    found = [
+        (match, span)
+        for pattern, span in _SPANS
+        for match in pattern.finditer(text)
+        if not _names_a_day(text, match)
+    ]
+    if not found:
         return None
-    phrase = match.group(1).lower()
-    start, end = _span(phrase, match, as_of)
-    return Window(start, end, match.group(1))
+    match, span = min(found, key=lambda f: (f[0].start(), -len(f[0].group(0))))
+    start, end = span(match, as_of)
+    return Window(start, end, match.group(0))
 
 
 def _names_a_day(text: str, match: re.Match) -> bool:
     """A bare weekday or "today" after a capitalised word inside a sentence is part of a name,
     not a day counted from today: "during Black Friday", "Cyber Monday deals", "Super Tuesday
     votes", "the article from Business Today", "USA Today reported"."""
-    if match.group(1).lower() not in (*WEEKDAYS, "today"):
+    if match.group(0).lower() not in (*WEEKDAYS, "today"):
         return False
     words = text[: match.start()].split()
     return len(words) > 1 and words[-1][:1].isupper() and not words[-2].endswith((".", "?", "!"))
-
-
-def _span(phrase: str, match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
-    day = dt.timedelta(days=1)
-    week_start = as_of - as_of.weekday() * day
-    month_start = as_of.replace(day=1)
-    if phrase in ("today", "tonight"):
-        return as_of - day, as_of  # a story of "today" is often dated the evening before
-    if phrase == "yesterday":
-        return as_of - 2 * day, as_of - day
-    if phrase == "this week":
-        return week_start - day, as_of
-    if phrase in ("last week", "past week"):
-        return as_of - 13 * day, as_of
-    if phrase == "this month":
-        return month_start, as_of
-    if phrase == "last month":
-        previous = (month_start - day).replace(day=1)
-        return previous, as_of
-    if phrase == "past month":
-        return as_of - 31 * day, as_of
-    if phrase == "this year":
-        return as_of.replace(month=1, day=1), as_of
-    if phrase == "last year":
-        return as_of.replace(year=as_of.year - 1, month=1, day=1), as_of
-    if phrase in VAGUE:
-        return as_of - RECENT_DAYS * day, as_of
-    named = phrase.split()[-1]
-    if named in WEEKDAYS:
-        back = (as_of.weekday() - WEEKDAYS.index(named)) % 7 or (7 if "last" in phrase else 0)
-        target = as_of - back * day
-        return target - day, target + day  # a day's events are reported that day or the next
-    count_word = match.group(2) or match.group(4)
-    unit = match.group(3) or match.group(5)
-    count = int(count_word) if count_word.isdigit() else _COUNTS[count_word.lower()]
-    days = count * (7 if unit.lower().startswith("week") else 1)
-    if match.group(4):  # "3 days ago": that day, give or take one
-        target = as_of - days * day
-        return target - day, target + day
-    return as_of - days * day, as_of
 
 
 def spoken_day(day: dt.date) -> str:

@@ -212,6 +212,37 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("Does the article from Business Today discuss Italy?") is None  # a name
 
 
+def test_news_phrasings_of_a_span_are_read_too():
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    wednesday, saturday = dt.date(2022, 7, 13), dt.date(2022, 7, 16)
+
+    def span(text: str, as_of: dt.date = wednesday) -> tuple[str, str] | None:
+        window = relative_window(text, as_of)
+        return (window.start.isoformat(), window.end.isoformat()) if window else None
+
+    assert span("What happened last night?") == ("2022-07-12", "2022-07-13")
+    assert span("Who scored this morning?") == ("2022-07-12", "2022-07-13")
+    assert span("What did he say the day before yesterday?") == ("2022-07-10", "2022-07-11")
+    # the weekend before, from the Friday to the Monday its stories are dated
+    assert span("What happened over the weekend?") == ("2022-07-08", "2022-07-11")
+    assert span("Who won this weekend?", saturday) == ("2022-07-15", "2022-07-18")
+    assert span("Who won last weekend?", saturday) == ("2022-07-08", "2022-07-11")
+    assert span("Who resigned a week ago?") == ("2022-07-05", "2022-07-07")
+    assert span("Who resigned two weeks ago?") == ("2022-06-28", "2022-06-30")
+    assert span("What changed in the past 24 hours?") == ("2022-07-12", "2022-07-13")
+    assert span("Who spoke in the last few days?") == ("2022-07-10", "2022-07-13")
+    assert span("What rose in the past three months?") == ("2022-04-14", "2022-07-13")
+    recent_weeks = relative_window("What rose in recent weeks?", wednesday)
+    assert recent_weeks.start.isoformat() == "2022-06-01" and not recent_weeks.strict
+    # words that only look like one: a newspaper's name, how long something lasted
+    assert span("Does The Sydney Morning Herald say rates will fall?") is None
+    assert span("How long did the fighting for Homs last?") is None
+    assert span("Did the article describe his past experiences?") is None
+
+
 def test_a_span_may_hold_the_days_just_before_it_and_undated_articles():
     import datetime as dt
 
