@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from langchain_core.language_models import BaseChatModel
@@ -202,14 +202,14 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     return "\n".join(blocks)
 
 
-def from_another_time(passages: list[Passage], window: Window | None) -> bool:
+def from_another_time(found: Sequence[Passage | Citation], window: Window | None) -> bool:
     """Whether a question about a span of days ("this week", "on Tuesday", "yesterday") is
-    left with passages all published outside it: they tell another week's story (another
-    closure of the same harbour, last year's final), so the bot abstains without drafting.
-    Undated passages may be from the span; "recently" names no span to be outside of."""
+    left with passages, or an answer with citations, all published outside it: they tell
+    another week's story (another closure of the same harbour, last year's final), so the bot
+    abstains. Undated ones may be from the span; "recently" names no span to be outside of."""
     if window is None or not window.strict:
         return False
-    return not any(window.may_hold(p.published) for p in passages)
+    return not any(window.may_hold(p.published) for p in found)
 
 
 def other_days(passages: list[Passage], window: Window) -> str:
@@ -217,10 +217,24 @@ def other_days(passages: list[Passage], window: Window) -> str:
     reader can ask again as of another day: " None of the articles found is from this week;
     the latest is from 4 March 2024." (no citation: nothing is claimed from them)."""
     latest = max(day for p in passages if (day := parse_day(p.published)))
-    phrase = re.sub(r"^(?:on|in|over) ", "", window.phrase, flags=re.IGNORECASE)  # "Tuesday"
-    if phrase.split()[0].lower() not in WEEKDAYS:  # "This week" opening the question
+    span, day = _span_words(window), spoken_day(latest)
+    return f" None of the articles found is from {span}; the latest is from {day}."
+
+
+def answer_from_other_days(citations: list[Citation], window: Window) -> str:
+    """Why the bot abstains when the span's articles were found but the drafted answer rests
+    only on older ones (" The only answer found is from 4 March 2024, not from this week.")."""
+    latest = max(day for c in citations if (day := parse_day(c.published)))
+    return f" The only answer found is from {spoken_day(latest)}, not from {_span_words(window)}."
+
+
+def _span_words(window: Window) -> str:
+    """The question's phrase for its span, to follow "from" or "not": "on Tuesday" becomes
+    "Tuesday", "over the weekend" "the weekend", "This week" opening a question "this week"."""
+    phrase = re.sub(r"^(?:on|in|over) ", "", window.phrase, flags=re.IGNORECASE)
+    if phrase.split()[0].lower() not in WEEKDAYS:
         phrase = phrase[0].lower() + phrase[1:]
-    return f" None of the articles found is from {phrase}; the latest is from {spoken_day(latest)}."
+    return phrase
 
 
 def report_date(citation: Citation) -> str:
@@ -340,7 +354,10 @@ class Briefer:
                     yield chunk
                 answer.draft = "".join(draft)
                 self._attach(answer, answer.draft, passages, standalone, context)
-            if window and not answer.abstained:
+            if not answer.abstained and from_another_time(answer.citations, window):
+                answer.answer = ABSTAIN_ANSWER + answer_from_other_days(answer.citations, window)
+                answer.abstained, answer.citations = True, []
+            elif window and not answer.abstained:
                 answer.answer += report_date(answer.citations[0])
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started

@@ -451,6 +451,43 @@ def test_a_question_about_another_award_show_is_not_answered_from_this_one(
     assert "Anna Berg" in this.answer and this.p_answerable >= settings.min_answerable
 
 
+VELL_REGATTA = wire_story(
+    "Vell regatta draws record fleet", "2024-06-10",
+    "Forty boats sailed in the Vell harbour regatta on Sunday, a record for the event. The "
+    "harbour master said the race would return next June.",
+)  # fmt: skip
+
+
+def test_an_answer_about_this_week_resting_only_on_an_older_story_is_withheld(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """This week's Vell story (a regatta) is found, but it says nothing of a closure: the
+    default model answered "The Vell harbour closed this week because of a storm that damaged
+    the north pier [1]. This was reported on 4 March 2024 [1]." from the March closure."""
+    import datetime as dt
+
+    stories = {"vell-march": VELL_MARCH, "vell-june": VELL_REGATTA}
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
+    answer = briefer.ask("Why did the Vell harbour close this week?", as_of=dt.date(2024, 6, 12))
+    assert answer.abstained and answer.citations == [], answer.answer
+    assert {p.article_id for p in answer.retrieved} == {"vell-march", "vell-june"}
+
+
+def test_the_withheld_answer_says_when_its_only_source_was_published(make_settings, tmp_path):
+    import datetime as dt
+
+    reply = "The harbour closed for two weeks after a storm damaged the north pier [2]."
+    stories = {"vell-march": VELL_MARCH, "vell-june": VELL_REGATTA}
+    briefer = briefer_over(make_settings(), tmp_path, scripted(reply), SURE, **stories)
+    answer = briefer.ask("Why did the Vell harbour close this week?", as_of=dt.date(2024, 6, 12))
+    assert answer.draft == reply and answer.abstained and answer.citations == []
+    assert answer.answer == (
+        "The articles don't say. The only answer found is from 4 March 2024, not from this week."
+    )
+    that_week = briefer.ask("Why did the Vell harbour close this week?", as_of=dt.date(2024, 3, 6))
+    assert not that_week.abstained and that_week.citations[0].article_id == "vell-march"
+
+
 def test_a_question_about_this_week_is_not_answered_from_an_older_story(
     make_settings, default_model, default_judge, tmp_path
 ):
