@@ -7,9 +7,11 @@ passage also contains. It is fast, needs no model, and is easy to explain; see t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+
+from num2words import num2words
 
 from bot.chunking import prose_sentence_spans
 from bot.words import content_words, tokens
@@ -198,9 +200,12 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     """Names and numbers in the sentence that none of the passages contains.
 
     A small model fills gaps from memory ("Israel said ..."): a name that no passage mentions
-    is a sign of that, even when the rest of the sentence overlaps a passage.
+    is a sign of that, even when the rest of the sentence overlaps a passage. A number in
+    digits may be in words in the passage ("40 boats" from "Forty boats sailed"); a number
+    in words is never taken for a name.
     """
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
+    known = known | spelled_in(sentence, passages)
 
     def unknown(found: set[str]) -> set[str]:
         return {n for n in found - known if not _same_stem(n, known)}
@@ -210,6 +215,46 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     if not unknown(_name_tokens(_NAME_OR_NUMBER.findall(sentence))):
         return set()
     return unknown(names(sentence))
+
+
+def spelled_in(sentence: str, passages: list[str]) -> set[str]:
+    """The numbers the sentence gives in digits that a passage gives in words, before the
+    same word: "40 boats" from "Forty boats sailed", "41 boats" from "forty-one boats"."""
+    in_words = {
+        f"{' '.join(number)} {after}"
+        for passage in passages
+        for number, after in _numbers_in_words(_plain_words(passage).split())
+    }
+    found = re.findall(r"\b(\d+) ([a-z]+)", _plain_words(sentence))
+    return {number for number, after in found if f"{_in_words(number)} {after}" in in_words}
+
+
+def _in_words(number: str) -> str:
+    """The number in words from 2 up ("41": "forty one"): "one" is in every other sentence,
+    and a year or a sum above a million is written in digits."""
+    return _plain_words(num2words(int(number))) if 2 <= int(number) < 10**6 else ""
+
+
+def _numbers_in_words(words: list[str]) -> Iterator[tuple[list[str], str]]:
+    """Each run of number words with the word after it: (["forty", "one"], "boats")."""
+    run: list[str] = []
+    for word in words:
+        if word in _number_words():
+            run.append(word)
+        elif run:
+            yield run, word
+            run = []
+
+
+def _plain_words(text: str) -> str:
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w != "and")
+
+
+@cache
+def _number_words() -> frozenset[str]:
+    """English's number words, as num2words writes them."""
+    words = {w for n in range(100) for w in _plain_words(num2words(n)).split()}
+    return frozenset(words | {"hundred", "thousand"})
 
 
 def _same_stem(name: str, known: set[str]) -> bool:

@@ -458,6 +458,18 @@ VELL_REGATTA = wire_story(
 )  # fmt: skip
 
 
+def test_a_count_the_model_writes_in_digits_stands_on_a_passage_that_spells_it(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """The default model answered "40 boats sailed in the regatta. [1]" from "Forty boats
+    sailed ...", and the name check dropped it for a number no passage held."""
+    stories = {"vell-june": VELL_REGATTA}
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
+    answer = briefer.ask("How many boats sailed in the regatta?")
+    assert not answer.abstained and "40" in answer.draft, answer.draft
+    assert "40" in answer.answer and answer.citations[0].article_id == "vell-june"
+
+
 def test_an_answer_about_this_week_resting_only_on_an_older_story_is_withheld(
     make_settings, default_model, default_judge, tmp_path
 ):

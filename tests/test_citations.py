@@ -61,6 +61,14 @@ def test_a_name_no_passage_mentions_sinks_the_sentence():
     assert check_sentences("Three countries, Qatar, Egypt and Russia, called for calm.", PASSAGES)
 
 
+def test_a_number_in_digits_may_be_in_words_in_the_passage():
+    passages = ["Forty-one boats sailed in the regatta on Sunday, a record."]
+    [s] = check_sentences("41 boats sailed in the regatta [1].", passages)
+    assert s.passages == (0,)
+    assert check_sentences("40 boats sailed in the regatta [1].", passages) == []
+    assert check_sentences("1,500 boats sailed in the regatta [1].", passages) == []
+
+
 def test_the_stock_recipes_ways_of_abstaining_count_too():
     assert says_abstain("The population of Homs is not provided in the given context.")
     assert says_abstain("I don't know.")
