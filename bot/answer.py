@@ -237,6 +237,23 @@ def _span_words(window: Window) -> str:
     return phrase
 
 
+def without_span(question: str, window: Window | None) -> str:
+    """The question as the model drafts it: without a span the code holds it to ("this week",
+    "on Tuesday"). Asked "How many boats sailed in the regatta this week?", the default model
+    answered "The articles don't say." from "Forty boats sailed ... on Sunday", dated within the
+    week, and answered the question without the phrase. The code keeps the span: its articles
+    come first, labelled, and an answer from outside it is withheld (from_another_time). A
+    vague span ("recently") is not enforced, so its word stays; "this week's race" too."""
+    if window is None or not window.strict:
+        return question
+    found = re.search(rf",?\s*\b{re.escape(window.phrase)}\b(?![’']s)\s*,?", question)
+    if not found:
+        return question
+    rest = f"{question[: found.start()]} {question[found.end() :]}".strip()
+    rest = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", rest))
+    return rest[:1].upper() + rest[1:]
+
+
 def report_date(citation: Citation) -> str:
     """For a question counting from the day asked ("this week"), the day the answer's first
     source reported it, so the reader sees whether that is the week meant. Written by code from
@@ -344,16 +361,17 @@ class Briefer:
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
+            asked = without_span(standalone, window)
             if from_another_time(passages, window):
                 answer.answer += other_days(passages, window)
             elif self.holds_answer(answer, context, standalone):
-                prompt = {"context": context, "question": standalone, "hint": hint}
+                prompt = {"context": context, "question": asked, "hint": hint}
                 for chunk in self.answer_chain.stream(prompt):
                     timings.setdefault("first_token_s", time.perf_counter() - started)
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                self._attach(answer, answer.draft, passages, standalone, context)
+                self._attach(answer, answer.draft, passages, asked, context)
             if not answer.abstained and from_another_time(answer.citations, window):
                 answer.answer = ABSTAIN_ANSWER + answer_from_other_days(answer.citations, window)
                 answer.abstained, answer.citations = True, []

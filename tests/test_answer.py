@@ -470,6 +470,39 @@ def test_a_count_the_model_writes_in_digits_stands_on_a_passage_that_spells_it(
     assert "40" in answer.answer and answer.citations[0].article_id == "vell-june"
 
 
+def test_the_model_drafts_without_the_span_the_code_holds_the_answer_to(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """Asked "How many boats sailed in the regatta this week?", the default model answered
+    "The articles don't say." from "Forty boats sailed ... on Sunday" in an article dated
+    within the week: it could not tie "this week" to Sunday. The code does that."""
+    import datetime as dt
+
+    stories = {"vell-march": VELL_MARCH, "vell-june": VELL_REGATTA}
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
+    question = "How many boats sailed in the regatta this week?"
+    answer = briefer.ask(question, as_of=dt.date(2024, 6, 12))
+    assert not answer.abstained and "orty" in answer.answer, answer.draft
+    assert [c.article_id for c in answer.citations] == ["vell-june"]
+
+
+def test_a_span_the_code_holds_is_left_out_of_the_models_question():
+    import datetime as dt
+
+    from bot.answer import without_span
+    from bot.dates import relative_window
+
+    def drafted(question: str) -> str:
+        return without_span(question, relative_window(question, dt.date(2024, 6, 12)))
+
+    assert drafted("Who won the regatta this week?") == "Who won the regatta?"
+    assert drafted("This week, who won the regatta?") == "Who won the regatta?"
+    assert drafted("Who, on Tuesday, closed the harbour?") == "Who closed the harbour?"
+    assert drafted("Who won this week's regatta?") == "Who won this week's regatta?"
+    assert drafted("Who retired recently?") == "Who retired recently?"  # not held to a span
+    assert drafted("Who won the regatta?") == "Who won the regatta?"
+
+
 def test_an_answer_about_this_week_resting_only_on_an_older_story_is_withheld(
     make_settings, default_model, default_judge, tmp_path
 ):
