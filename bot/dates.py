@@ -126,7 +126,7 @@ def _week_or_month(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
         "this year": as_of.replace(month=1, day=1),
         "last year": as_of.replace(year=as_of.year - 1, month=1, day=1),
     }
-    return starts[phrase.removeprefix("the ")], as_of
+    return starts[" ".join(phrase.split()[-2:])], as_of  # "in the past week": "past week"
 
 
 def _recent(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -152,8 +152,11 @@ _SPANS: list[tuple[re.Pattern, Span]] = [
         (r"\b(?:today|tonight|last night|this (?:morning|afternoon|evening))\b", _today),
         (r"\b(?:the day before )?yesterday\b", _yesterday),
         (rf"\b(?:(?:on|last|this) )?(?:{'|'.join(WEEKDAYS)})\b", _weekday),
-        (r"\b(?:(?:this|last|over the|this past) )weekend\b", _weekend),
-        (r"\b(?:(?:the )?(?:this|last|past) (?:week|month|year))\b", _week_or_month),
+        (r"\b(?:(?:this|last|this past) weekend|(?:over|during|at|on) the weekend)\b", _weekend),
+        (
+            r"\b(?:(?:in|over|during) )?(?:the )?(?:this|last|past) (?:week|month|year)\b",
+            _week_or_month,
+        ),
         (r"\b(?:recently|lately|in recent (?:days|weeks))\b", _recent),
         (
             rf"\b(?:in )?(?:the )?(?:past|last) {_COUNT} (?P<unit>hours?|days?|weeks?|months?)\b",

@@ -498,6 +498,7 @@ def test_a_span_the_code_holds_is_left_out_of_the_models_question():
     assert drafted("Who won the regatta this week?") == "Who won the regatta?"
     assert drafted("This week, who won the regatta?") == "Who won the regatta?"
     assert drafted("Who, on Tuesday, closed the harbour?") == "Who closed the harbour?"
+    assert drafted("What closed in the past week?") == "What closed?"
     assert drafted("Who won this week's regatta?") == "Who won this week's regatta?"
     assert drafted("Who retired recently?") == "Who retired recently?"  # not held to a span
     assert drafted("Who won the regatta?") == "Who won the regatta?"

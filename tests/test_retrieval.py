@@ -235,6 +235,8 @@ def test_news_phrasings_of_a_span_are_read_too():
     assert span("What changed in the past 24 hours?") == ("2022-07-12", "2022-07-13")
     assert span("Who spoke in the last few days?") == ("2022-07-10", "2022-07-13")
     assert span("What rose in the past three months?") == ("2022-04-14", "2022-07-13")
+    assert span("What happened in the past week?") == ("2022-06-30", "2022-07-13")
+    assert span("Who won during the weekend?") == ("2022-07-08", "2022-07-11")
     recent_weeks = relative_window("What rose in recent weeks?", wednesday)
     assert recent_weeks.start.isoformat() == "2022-06-01" and not recent_weeks.strict
     # words that only look like one: a newspaper's name, how long something lasted
