@@ -231,7 +231,7 @@ def answer_from_other_days(citations: list[Citation], window: Window) -> str:
 def _span_words(window: Window) -> str:
     """The question's phrase for its span, to follow "from" or "not": "on Tuesday" becomes
     "Tuesday", "over the weekend" "the weekend", "This week" opening a question "this week"."""
-    phrase = re.sub(r"^(?:on|in|over) ", "", window.phrase, flags=re.IGNORECASE)
+    phrase = re.sub(r"^(?:on|in|over|during|at) ", "", window.phrase, flags=re.IGNORECASE)
     if phrase.split()[0].lower() not in WEEKDAYS:
         phrase = phrase[0].lower() + phrase[1:]
     return phrase
@@ -252,6 +252,17 @@ def without_span(question: str, window: Window | None) -> str:
     rest = f"{question[: found.start()]} {question[found.end() :]}".strip()
     rest = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", rest))
     return rest[:1].upper() + rest[1:]
+
+
+def hold_to_span(answer: Answer, window: Window) -> None:
+    """An answer to a question about a span ("this week") ends with the day its first source
+    reported it; one resting only on articles from outside the span is withheld, saying when
+    its source is from (the week's articles were found, but the answer came from March's)."""
+    if from_another_time(answer.citations, window):
+        answer.answer = ABSTAIN_ANSWER + answer_from_other_days(answer.citations, window)
+        answer.abstained, answer.citations = True, []
+    else:
+        answer.answer += report_date(answer.citations[0])
 
 
 def report_date(citation: Citation) -> str:
@@ -372,11 +383,8 @@ class Briefer:
                     yield chunk
                 answer.draft = "".join(draft)
                 self._attach(answer, answer.draft, passages, asked, context)
-            if not answer.abstained and from_another_time(answer.citations, window):
-                answer.answer = ABSTAIN_ANSWER + answer_from_other_days(answer.citations, window)
-                answer.abstained, answer.citations = True, []
-            elif window and not answer.abstained:
-                answer.answer += report_date(answer.citations[0])
+            if window and not answer.abstained:
+                hold_to_span(answer, window)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
