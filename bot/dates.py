@@ -117,7 +117,9 @@ def _week_or_month(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     phrase = match.group(0).lower()
     month_start = as_of.replace(day=1)
     starts = {
-        "this week": as_of - (as_of.weekday() + 1) * DAY,  # from the Sunday before
+        # the calendar week from its Sunday, or the last seven days if longer: asked on a
+        # Monday, "this week" (a news quiz's week) still holds last Wednesday's story
+        "this week": min(as_of - (as_of.weekday() + 1) * DAY, as_of - 6 * DAY),
         "last week": as_of - 13 * DAY,
         "past week": as_of - 13 * DAY,
         "this month": month_start,

@@ -197,7 +197,7 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
         window = relative_window(text, wednesday)
         return (window.start.isoformat(), window.end.isoformat()) if window else None
 
-    assert span("What did the Fed say this week?") == ("2022-07-10", "2022-07-13")
+    assert span("What did the Fed say this week?") == ("2022-07-07", "2022-07-13")  # 7 days
     assert span("Who won on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Who won last Wednesday?") == ("2022-07-05", "2022-07-07")
     assert span("What happened yesterday?") == ("2022-07-11", "2022-07-12")
@@ -223,6 +223,8 @@ def test_news_phrasings_of_a_span_are_read_too():
         window = relative_window(text, as_of)
         return (window.start.isoformat(), window.end.isoformat()) if window else None
 
+    monday = dt.date(2022, 7, 11)  # "this week" is still the last seven days
+    assert span("What did the Fed say this week?", monday) == ("2022-07-05", "2022-07-11")
     assert span("What happened last night?") == ("2022-07-12", "2022-07-13")
     assert span("Who scored this morning?") == ("2022-07-12", "2022-07-13")
     assert span("What did he say the day before yesterday?") == ("2022-07-10", "2022-07-11")
@@ -251,9 +253,9 @@ def test_a_span_may_hold_the_days_just_before_it_and_undated_articles():
     from bot.dates import relative_window
 
     week = relative_window("What did the Fed say this week?", dt.date(2022, 7, 13))
-    assert week.strict and not week.holds("2022-07-07")
-    assert week.may_hold("2022-07-07") and week.may_hold(None)  # the weekend before; no date
-    assert not week.may_hold("2022-07-06") and not week.may_hold("2022-06-12")
+    assert week.strict and week.holds("2022-07-07") and not week.holds("2022-07-06")
+    assert week.may_hold("2022-07-04") and week.may_hold(None)  # days just before; no date
+    assert not week.may_hold("2022-07-03") and not week.may_hold("2022-06-12")
     assert not relative_window("Who retired recently?", dt.date(2022, 7, 13)).strict
 
 
