@@ -186,17 +186,17 @@ def test_a_named_day_brings_that_days_articles_forward(make_settings, tmp_path):
     assert hit.article_id == "markets-5"
 
 
-def test_relative_spans_are_counted_back_from_the_day_asked():
+def span(text: str, as_of: str = "2022-07-13") -> tuple[str, str] | None:
+    """The first and last day of the span the text names, asked on as_of (a Wednesday)."""
     import datetime as dt
 
     from bot.dates import relative_window
 
-    wednesday = dt.date(2022, 7, 13)
+    window = relative_window(text, dt.date.fromisoformat(as_of))
+    return (window.start.isoformat(), window.end.isoformat()) if window else None
 
-    def span(text: str) -> tuple[str, str] | None:
-        window = relative_window(text, wednesday)
-        return (window.start.isoformat(), window.end.isoformat()) if window else None
 
+def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("What did the Fed say this week?") == ("2022-07-07", "2022-07-13")  # 7 days
     assert span("Who won on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Who won last Wednesday?") == ("2022-07-05", "2022-07-07")
@@ -217,13 +217,8 @@ def test_news_phrasings_of_a_span_are_read_too():
 
     from bot.dates import relative_window
 
-    wednesday, saturday = dt.date(2022, 7, 13), dt.date(2022, 7, 16)
-
-    def span(text: str, as_of: dt.date = wednesday) -> tuple[str, str] | None:
-        window = relative_window(text, as_of)
-        return (window.start.isoformat(), window.end.isoformat()) if window else None
-
-    monday = dt.date(2022, 7, 11)  # "this week" is still the last seven days
+    monday, saturday = "2022-07-11", "2022-07-16"
+    # asked on a Monday, "this week" is still the last seven days
     assert span("What did the Fed say this week?", monday) == ("2022-07-05", "2022-07-11")
     assert span("What happened last night?") == ("2022-07-12", "2022-07-13")
     assert span("Who scored this morning?") == ("2022-07-12", "2022-07-13")
@@ -239,7 +234,7 @@ def test_news_phrasings_of_a_span_are_read_too():
     assert span("What rose in the past three months?") == ("2022-04-14", "2022-07-13")
     assert span("What happened in the past week?") == ("2022-06-30", "2022-07-13")
     assert span("Who won during the weekend?") == ("2022-07-08", "2022-07-11")
-    recent_weeks = relative_window("What rose in recent weeks?", wednesday)
+    recent_weeks = relative_window("What rose in recent weeks?", dt.date(2022, 7, 13))
     assert recent_weeks.start.isoformat() == "2022-06-01" and not recent_weeks.strict
     # words that only look like one: a newspaper's name, how long something lasted
     assert span("Does The Sydney Morning Herald say rates will fall?") is None
