@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from num2words import num2words
+
 MONTHS = {
     name: number
     for number, name in enumerate(
@@ -77,13 +79,11 @@ class Window:
 
 
 Span = Callable[[re.Match, dt.date], tuple[dt.date, dt.date]]
-_COUNT = (
-    r"(?P<count>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"(?:a )?few|(?:a )?couple(?: of)?|several)"
-)
-_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
-_COUNTS = {word: n for n, word in enumerate(_NUMBER_WORDS, 1)}
-_COUNTS |= {"a": 1, "an": 1, "few": 3, "a few": 3, "couple": 2, "a couple": 2, "several": 5}
+_COUNTS = {num2words(n): n for n in range(1, 32)} | {
+    "a": 1, "an": 1, "few": 3, "a few": 3, "several": 5,
+    "couple": 2, "a couple": 2, "couple of": 2, "a couple of": 2,
+}  # fmt: skip
+_COUNT = rf"(?P<count>\d+|{'|'.join(sorted(_COUNTS, key=len, reverse=True))})"
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30}
 
 
@@ -117,9 +117,9 @@ def _week_or_month(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     phrase = match.group(0).lower()
     month_start = as_of.replace(day=1)
     starts = {
-        # the calendar week from its Sunday, or the last seven days if longer: asked on a
-        # Monday, "this week" (a news quiz's week) still holds last Wednesday's story
-        "this week": min(as_of - (as_of.weekday() + 1) * DAY, as_of - 6 * DAY),
+        # the last seven days, which hold the calendar week: asked on a Monday, "this week"
+        # (a news quiz's week) still holds last Wednesday's story
+        "this week": as_of - 6 * DAY,
         "last week": as_of - 13 * DAY,
         "past week": as_of - 13 * DAY,
         "this month": month_start,
@@ -140,7 +140,7 @@ def _counted(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     """ "the past 3 days", "the last two weeks", "in the past 24 hours": back from as_of;
     "3 days ago", "a week ago": that day, give or take one."""
     count, unit = match.group("count").lower(), match.group("unit").lower().rstrip("s")
-    number = int(count) if count.isdigit() else _COUNTS[count.removesuffix(" of")]
+    number = int(count) if count.isdigit() else _COUNTS[count]
     days = max(1, round(number * _UNIT_DAYS[unit]))
     if match.group(0).lower().endswith("ago"):
         target = as_of - days * DAY
