@@ -157,9 +157,12 @@ def cited_numbers(text: str) -> list[int]:
 
 
 NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
-    hundred thousand million billion first second third""".split()
-)
+    word
+    for n in range(100)
+    for spelled in (num2words(n), num2words(n, to="ordinal"))
+    for word in re.findall(r"[a-z]+", spelled)
+) | {"hundred", "thousand", "million", "billion"}
+"""English's number words, cardinal and ordinal, as num2words spells them ("forty", "third")."""
 _NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
@@ -239,7 +242,7 @@ def _numbers_in_words(words: list[str]) -> Iterator[tuple[list[str], str]]:
     """Each run of number words with the word after it: (["forty", "one"], "boats")."""
     run: list[str] = []
     for word in words:
-        if word in _number_words():
+        if word in NUMBER_WORDS:
             run.append(word)
         elif run:
             yield run, word
@@ -247,14 +250,9 @@ def _numbers_in_words(words: list[str]) -> Iterator[tuple[list[str], str]]:
 
 
 def _plain_words(text: str) -> str:
+    """Lower-cased words and numbers, one space apart, without "and": "Forty-one" and "forty
+    one", "one thousand and five hundred" and "one thousand five hundred" read alike."""
     return " ".join(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w != "and")
-
-
-@cache
-def _number_words() -> frozenset[str]:
-    """English's number words, as num2words writes them."""
-    words = {w for n in range(100) for w in _plain_words(num2words(n)).split()}
-    return frozenset(words | {"hundred", "thousand"})
 
 
 def _same_stem(name: str, known: set[str]) -> bool:

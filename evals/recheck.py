@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,9 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot import citations
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article, hold_to_span, without_span
 from bot.config import SAMPLE_CORPUS, Settings
+from bot.dates import relative_window
 from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
 
 RULES = {
@@ -82,11 +84,15 @@ def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> d
         answer_dict = row["answer"]
         if row.get("draft") is not None:
             asked = row.get("standalone_question") or question.question
-            passages = by_article(briefer.relevant_passages(asked, question.asked_on))
+            as_of = question.asked_on or dt.date.today()
+            passages = by_article(briefer.relevant_passages(asked, as_of))
+            window = relative_window(asked, as_of)
             judge.value = row.get("verdict_p_yes")
             timings = answer_dict["timings"]
             answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
-            briefer._attach(answer, row["draft"], passages, asked, context="")
+            briefer._attach(answer, row["draft"], passages, without_span(asked, window), "")
+            if window and not answer.abstained:
+                hold_to_span(answer, window)
             answer_dict = answer.to_dict()
         rows.append(
             row | {"answer": answer_dict, "score": score(question, answer_dict, row["retrieved"])}
