@@ -59,7 +59,7 @@ def passage(article_id: str, text: str, start: int = 0, published: str = "2024-1
         ("December 6", False, "2024-12-06"),
         ("yesterday", False, "2024-12-07"),
         ("3 days ago", False, "2024-12-05"),
-        ("this week", False, "2024-12-01"),  # bot.dates: from the Sunday before Monday
+        ("this week", False, "2024-12-02"),  # bot.dates: the last seven days
         ("this week", True, "2024-12-08"),
         ("last week", False, "2024-11-25"),
     ],
