@@ -216,16 +216,20 @@ def other_days(passages: list[Passage], window: Window) -> str:
     """Why the bot abstains on a question about a span its articles are not from, so the
     reader can ask again as of another day: " None of the articles found is from this week;
     the latest is from 4 March 2024." (no citation: nothing is claimed from them)."""
-    latest = max(day for p in passages if (day := parse_day(p.published)))
-    span, day = _span_words(window), spoken_day(latest)
+    span, day = _span_words(window), _latest_day(passages)
     return f" None of the articles found is from {span}; the latest is from {day}."
 
 
 def answer_from_other_days(citations: list[Citation], window: Window) -> str:
     """Why the bot abstains when the span's articles were found but the drafted answer rests
     only on older ones (" The only answer found is from 4 March 2024, not from this week.")."""
-    latest = max(day for c in citations if (day := parse_day(c.published)))
-    return f" The only answer found is from {spoken_day(latest)}, not from {_span_words(window)}."
+    day, span = _latest_day(citations), _span_words(window)
+    return f" The only answer found is from {day}, not from {span}."
+
+
+def _latest_day(found: Sequence[Passage | Citation]) -> str:
+    """The newest publication day among them, spoken ("4 March 2024"); some are dated."""
+    return spoken_day(max(day for p in found if (day := parse_day(p.published))))
 
 
 def _span_words(window: Window) -> str:
@@ -372,19 +376,17 @@ class Briefer:
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
             context = prompt_context(passages, window, as_of)
-            asked = without_span(standalone, window)
             if from_another_time(passages, window):
                 answer.answer += other_days(passages, window)
             elif self.holds_answer(answer, context, standalone):
+                asked = without_span(standalone, window)
                 prompt = {"context": context, "question": asked, "hint": hint}
                 for chunk in self.answer_chain.stream(prompt):
                     timings.setdefault("first_token_s", time.perf_counter() - started)
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                self._attach(answer, answer.draft, passages, asked, context)
-            if window and not answer.abstained:
-                hold_to_span(answer, window)
+                self.check_draft(answer, passages, standalone, window, context)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -467,6 +469,21 @@ class Briefer:
         rewritten = self.rewrite_chain.invoke({"history": transcript, "question": question})
         rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten else ""
         return rewritten or question
+
+    def check_draft(
+        self,
+        answer: Answer,
+        passages: list[Passage],
+        question: str,
+        window: Window | None,
+        context: str,
+    ) -> None:
+        """Fill in the answer from its draft: citations checked against the question as the
+        model drafted it (without_span), then held to the question's span (hold_to_span).
+        evals/recheck.py replays saved drafts through this too."""
+        self._attach(answer, answer.draft or "", passages, without_span(question, window), context)
+        if window and not answer.abstained:
+            hold_to_span(answer, window)
 
     def _attach(
         self, answer: Answer, draft: str, passages: list[Passage], question: str, context: str

@@ -223,12 +223,14 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
 def spelled_in(sentence: str, passages: list[str]) -> set[str]:
     """The numbers the sentence gives in digits that a passage gives in words, before the
     same word: "40 boats" from "Forty boats sailed", "41 boats" from "forty-one boats"."""
+    found = re.findall(r"\b(\d+) ([a-z]+)", _plain_words(sentence))
+    if not found:  # most sentences: no need to read the passages' numbers
+        return set()
     in_words = {
         f"{' '.join(number)} {after}"
         for passage in passages
         for number, after in _numbers_in_words(_plain_words(passage).split())
     }
-    found = re.findall(r"\b(\d+) ([a-z]+)", _plain_words(sentence))
     return {number for number, after in found if f"{_in_words(number)} {after}" in in_words}
 
 

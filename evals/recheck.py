@@ -24,7 +24,7 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot import citations
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article, hold_to_span, without_span
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.dates import relative_window
 from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
@@ -86,13 +86,12 @@ def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> d
             asked = row.get("standalone_question") or question.question
             as_of = question.asked_on or dt.date.today()
             passages = by_article(briefer.relevant_passages(asked, as_of))
-            window = relative_window(asked, as_of)
             judge.value = row.get("verdict_p_yes")
             timings = answer_dict["timings"]
             answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
-            briefer._attach(answer, row["draft"], passages, without_span(asked, window), "")
-            if window and not answer.abstained:
-                hold_to_span(answer, window)
+            answer.draft = row["draft"]
+            window = relative_window(asked, as_of)
+            briefer.check_draft(answer, passages, asked, window, context="")
             answer_dict = answer.to_dict()
         rows.append(
             row | {"answer": answer_dict, "score": score(question, answer_dict, row["retrieved"])}
