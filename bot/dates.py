@@ -23,17 +23,26 @@ _WRITTEN = re.compile(
 )
 
 
-def mentioned_dates(text: str, default_year: int | None = None) -> set[dt.date]:
-    """Calendar days the text names; a day without a year takes default_year, else is skipped."""
+def mentioned_dates(text: str, reference: dt.date | None = None) -> set[dt.date]:
+    """Calendar days the text names. A day without a year is the last such day on or before
+    reference ("December 30" asked on 3 January is last year's); without one it is skipped."""
     days = set()
     for year, month, day in _ISO.findall(text):
         days.add(_date(int(year), int(month), int(day)))
     for month, day, year in _WRITTEN.findall(text):
-        year_number = int(year) if year else default_year
-        if year_number:
-            days.add(_date(year_number, MONTHS[month.lower()], int(day)))
+        if year:
+            days.add(_date(int(year), MONTHS[month.lower()], int(day)))
+        elif reference:
+            days.add(_last_before(reference, MONTHS[month.lower()], int(day)))
     days.discard(None)
     return days
+
+
+def _last_before(reference: dt.date, month: int, day: int) -> dt.date | None:
+    this_year = _date(reference.year, month, day)
+    if this_year and this_year <= reference:
+        return this_year
+    return _date(reference.year - 1, month, day)
 
 
 def _date(year: int, month: int, day: int) -> dt.date | None:
@@ -66,10 +75,13 @@ class Window:
         return day is not None and self.start <= day <= self.end
 
     def may_hold(self, published: str | None) -> bool:
-        """Whether an article published then may be about the span: a day in it or up to
-        SPAN_SLACK_DAYS before it (a week's story may start the weekend before), or no date."""
+        """Whether an article published then may be about the span: a day in it, up to
+        SPAN_SLACK_DAYS before it (a week's story may start the weekend before) or one day
+        after (time zones: retrieval admits an article dated the day after the one asked on),
+        or no date."""
         day = parse_day(published)
-        return day is None or self.start - dt.timedelta(days=SPAN_SLACK_DAYS) <= day <= self.end
+        early = self.start - SPAN_SLACK_DAYS * DAY
+        return day is None or early <= day <= self.end + DAY
 
     @property
     def strict(self) -> bool:
@@ -91,17 +103,21 @@ def _today(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     return as_of - DAY, as_of  # a story of "today" or "last night" is often dated the day before
 
 
+def _around(day: dt.date) -> tuple[dt.date, dt.date]:
+    """A day's events are reported that day or the next (a day before: time zones)."""
+    return day - DAY, day + DAY
+
+
 def _yesterday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
-    before = 3 if match.group(0).lower().startswith("the day before") else 2
-    return as_of - before * DAY, as_of - (before - 1) * DAY
+    back = 2 if match.group(0).lower().startswith("the day before") else 1
+    return _around(as_of - back * DAY)  # yesterday's news is in today's paper too
 
 
 def _weekday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     phrase = match.group(0).lower()
     named = WEEKDAYS.index(phrase.split()[-1])
     back = (as_of.weekday() - named) % 7 or (7 if phrase.startswith("last") else 0)
-    target = as_of - back * DAY
-    return target - DAY, target + DAY  # a day's events are reported that day or the next
+    return _around(as_of - back * DAY)
 
 
 def _weekend(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -143,8 +159,7 @@ def _counted(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
     number = int(count) if count.isdigit() else _COUNTS[count]
     days = max(1, round(number * _UNIT_DAYS[unit]))
     if match.group(0).lower().endswith("ago"):
-        target = as_of - days * DAY
-        return target - DAY, target + DAY
+        return _around(as_of - days * DAY)
     return as_of - days * DAY, as_of
 
 

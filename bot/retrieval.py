@@ -38,7 +38,7 @@ class Retriever:
         dense = self.store.search(question, n)
         if self.settings.retrieval == "dense":
             return _not_after(dense, as_of)[:k]
-        rankings = [dense, self.keyword_search(question, n), self._dated(question, n)]
+        rankings = [dense, self.keyword_search(question, n), self._dated(question, n, as_of)]
         window = relative_window(question, as_of) if as_of else None
         if window:  # the span's passages, by meaning and by words
             rankings += [[p for p in ranking if window.holds(p.published)] for ranking in rankings]
@@ -48,14 +48,15 @@ class Retriever:
         """BM25 over each passage with its article's title, source and date (bot.keywords)."""
         return self.store.keyword_search(question, n)
 
-    def _dated(self, question: str, n: int) -> list[Passage]:
+    def _dated(self, question: str, n: int, as_of: dt.date | None) -> list[Passage]:
         """Passages published on a day the question names, in keyword order.
 
-        A day written without a year ("October 1st") takes the year of the newest article.
+        A day written without a year ("October 1st") is the last such day by the day asked,
+        or by the newest article's day when that is earlier (an archive asked about today).
         """
-        newest = self.store.keywords.newest_day() or ""
-        year = int(newest[:4]) if newest[:4].isdigit() else None
-        days = mentioned_dates(question, default_year=year)
+        newest = parse_day(self.store.keywords.newest_day())
+        reference = min((d for d in (as_of, newest) if d), default=None)
+        days = mentioned_dates(question, reference)
         return self.store.keyword_search(question, n, days=days) if days else []
 
 

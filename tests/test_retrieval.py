@@ -162,10 +162,13 @@ def test_named_days_are_found_in_every_common_spelling():
     from bot.dates import mentioned_dates
 
     text = "After the report on October 22, 2023 and the one on 2023-11-24, and October 1st"
-    assert mentioned_dates(text, default_year=2023) == {
+    assert mentioned_dates(text, dt.date(2023, 12, 31)) == {
         dt.date(2023, 10, 22), dt.date(2023, 11, 24), dt.date(2023, 10, 1),
     }  # fmt: skip
     assert mentioned_dates("October 1st") == set()
+    # a day without a year is the last one by the day asked: asked in January, last December
+    assert mentioned_dates("on December 30", dt.date(2023, 1, 3)) == {dt.date(2022, 12, 30)}
+    assert mentioned_dates("on January 2", dt.date(2023, 1, 3)) == {dt.date(2023, 1, 2)}
     assert mentioned_dates("on 2023-02-30") == set()
 
 
@@ -200,7 +203,7 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("What did the Fed say this week?") == ("2022-07-07", "2022-07-13")  # 7 days
     assert span("Who won on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Who won last Wednesday?") == ("2022-07-05", "2022-07-07")
-    assert span("What happened yesterday?") == ("2022-07-11", "2022-07-12")
+    assert span("What happened yesterday?") == ("2022-07-11", "2022-07-13")  # today's paper too
     assert span("Which star retired recently?") == ("2022-06-29", "2022-07-13")
     assert span("What rose last month?") == ("2022-06-01", "2022-07-13")
     assert span("What fell 3 days ago?") == ("2022-07-09", "2022-07-11")
@@ -210,6 +213,19 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("Were Cyber Monday sales up on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Did Apple say Friday that it would?") == ("2022-07-07", "2022-07-09")
     assert span("Does the article from Business Today discuss Italy?") is None  # a name
+
+
+def test_an_article_dated_the_day_after_may_still_hold_the_span():
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    # retrieval admits an article dated a day after the day asked (time zones): so does the
+    # span, or the bot would say none of the articles found is from this week
+    window = relative_window("What did the Fed say this week?", dt.date(2022, 7, 13))
+    assert window.may_hold("2022-07-14T02:00:00+00:00")
+    assert not window.may_hold("2022-07-15")
+    assert window.may_hold("2022-07-04") and not window.may_hold("2022-07-03")  # 3 days early
 
 
 def test_news_phrasings_of_a_span_are_read_too():
@@ -222,7 +238,7 @@ def test_news_phrasings_of_a_span_are_read_too():
     assert span("What did the Fed say this week?", monday) == ("2022-07-05", "2022-07-11")
     assert span("What happened last night?") == ("2022-07-12", "2022-07-13")
     assert span("Who scored this morning?") == ("2022-07-12", "2022-07-13")
-    assert span("What did he say the day before yesterday?") == ("2022-07-10", "2022-07-11")
+    assert span("What did he say the day before yesterday?") == ("2022-07-10", "2022-07-12")
     # the weekend before, from the Friday to the Monday its stories are dated
     assert span("What happened over the weekend?") == ("2022-07-08", "2022-07-11")
     assert span("Who won this weekend?", saturday) == ("2022-07-15", "2022-07-18")
