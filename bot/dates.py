@@ -70,6 +70,10 @@ class Window:
     end: dt.date
     phrase: str
 
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
     def holds(self, published: str | None) -> bool:
         day = parse_day(published)
         return day is not None and self.start <= day <= self.end

@@ -111,6 +111,16 @@ class KeywordIndex:
                 rows = _ranked(db, terms, n, wanted, left_out)
         return [_passage(row) for row in rows]
 
+    def articles_published(self, start: dt.date, end: dt.date) -> list[str]:
+        """The ids of the articles published from start to end, both days included."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT DISTINCT article_id FROM passage"
+                " WHERE substr(published, 1, 10) BETWEEN ? AND ?",
+                [start.isoformat(), end.isoformat()],
+            ).fetchall()
+        return [article_id for (article_id,) in rows]
+
     def newest_day(self) -> str | None:
         """Publication day of the newest indexed article ('2023-11-24'), if any has one."""
         with self._connection() as db:

@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import PrivateAttr
 
 from bot.config import Settings
-from bot.dates import mentioned_dates, parse_day, relative_window
+from bot.dates import Window, mentioned_dates, parse_day, relative_window
 from bot.store import Passage, Store
 
 RRF_K = 60
@@ -41,8 +41,24 @@ class Retriever:
         rankings = [dense, self.keyword_search(question, n), self._dated(question, n, as_of)]
         window = relative_window(question, as_of) if as_of else None
         if window:  # the span's passages, by meaning and by words
-            rankings += [[p for p in ranking if window.holds(p.published)] for ranking in rankings]
+            rankings += self._within(question, n, window, rankings)
         return _not_after(fuse(rankings), as_of)[:k]
+
+    def _within(
+        self, question: str, n: int, window: Window, overall: list[list[Passage]]
+    ) -> list[list[Passage]]:
+        """The span's passages among the n best overall, by meaning and by words. When none of
+        the n best is from the span, other weeks' look-alikes (the same award show, the same
+        rate rise) have crowded it out: then the span's own articles are searched."""
+        inside = [[p for p in ranking if window.holds(p.published)] for ranking in overall]
+        if any(inside):
+            return inside
+        articles = self.store.keywords.articles_published(window.start, window.end)
+        days = [window.start + dt.timedelta(days=i) for i in range(window.days)]
+        return [
+            self.store.search(question, n, among=articles),
+            self.store.keyword_search(question, n, days=days),
+        ]
 
     def keyword_search(self, question: str, n: int) -> list[Passage]:
         """BM25 over each passage with its article's title, source and date (bot.keywords)."""

@@ -369,15 +369,24 @@ class Store:
         fields = {k: first.get(k) or None for k in ("title", "source", "published", "url")}
         return {"article_id": article_id} | fields, text
 
-    def search(self, query: str, k: int) -> list[Passage]:
-        """The k passages nearest the query, best first (hidden articles left out)."""
+    def search(self, query: str, k: int, among: Iterable[str] | None = None) -> list[Passage]:
+        """The k passages nearest the query, best first (hidden articles left out); with
+        `among`, only passages of those articles."""
         # Chroma returns what it has when k is more (a count would cost 15 ms at 100k passages).
-        hidden = {"where": {"article_id": {"$nin": sorted(self.hidden)}}} if self.hidden else {}
+        conditions = []
+        if self.hidden:
+            conditions.append({"article_id": {"$nin": sorted(self.hidden)}})
+        if among is not None:
+            wanted = sorted(set(among) - self.hidden)
+            if not wanted:
+                return []
+            conditions.append({"article_id": {"$in": wanted}})
+        where = conditions[0] if len(conditions) == 1 else {"$and": conditions}
         result = self.collection.query(
             query_embeddings=embed([query]),
             n_results=k,
             include=["documents", "metadatas", "distances"],
-            **hidden,
+            **({"where": where} if conditions else {}),
         )
         return [
             passage_from_record(doc, meta, 1.0 - dist)

@@ -189,6 +189,34 @@ def test_a_named_day_brings_that_days_articles_forward(make_settings, tmp_path):
     assert hit.article_id == "markets-5"
 
 
+def test_the_weeks_story_is_found_though_other_weeks_look_more_alike(make_settings, tmp_path):
+    """A rate decision every week: asked "this week", the week's story is searched for among
+    the week's articles, not picked from the best matches overall, which other weeks fill."""
+    import datetime as dt
+
+    from bot.ingest import ingest_paths
+    from bot.store import Store
+
+    for week in range(1, 7):  # earlier weeks: the question's own words
+        (tmp_path / f"rates-{week}.md").write_text(
+            f'---\ntitle: "Central bank decides on rates"\npublished: "2022-06-0{week}"\n---\n'
+            f"The central bank decided on interest rates, holding them, analyst {week} said."
+        )
+    (tmp_path / "this-week.md").write_text(
+        '---\ntitle: "Borrowing costs climb"\npublished: "2022-07-12"\n---\n'
+        "The central bank lifted rates by three quarters of a point on Tuesday."
+    )
+    settings = make_settings(candidates=3, top_k=3)
+    store = Store(settings)
+    ingest_paths([tmp_path], settings, store=store)
+    retriever = Retriever(store, settings)
+    asked = "What did the central bank decide on interest rates this week?"
+    hits = retriever.retrieve(asked, as_of=dt.date(2022, 7, 13))
+    assert "this-week" in [hit.article_id for hit in hits]
+    plain = retriever.retrieve(asked.replace(" this week", ""), as_of=dt.date(2022, 7, 13))
+    assert "this-week" not in [hit.article_id for hit in plain]  # the crowd is real
+
+
 def span(text: str, as_of: str = "2022-07-13") -> tuple[str, str] | None:
     """The first and last day of the span the text names, asked on as_of (a Wednesday)."""
     import datetime as dt
