@@ -18,24 +18,32 @@ MONTHS = {
     )
 }  # fmt: skip
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_WRITTEN = re.compile(
-    r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4}))?", re.IGNORECASE
-)
+_MONTH = r"(" + "|".join([*MONTHS, "sept", *(m[:3] for m in MONTHS if m != "may")]) + r")\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(\d{4}))?"
+_WRITTEN = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)
+"""A month, then the day: "October 22, 2023", "Nov. 8", "Dec 1st"."""
+_DAY_FIRST = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?!\w){_YEAR}", re.IGNORECASE)
+"""The day, then the month: "3 November 2023", "the 5th of October"."""
 
 
 def mentioned_dates(text: str, reference: dt.date | None = None) -> set[dt.date]:
     """Calendar days the text names. A day without a year is the last such day on or before
     reference ("December 30" asked on 3 January is last year's); without one it is skipped."""
-    days = set()
-    for year, month, day in _ISO.findall(text):
-        days.add(_date(int(year), int(month), int(day)))
-    for month, day, year in _WRITTEN.findall(text):
+    days = {_date(int(year), int(month), int(day)) for year, month, day in _ISO.findall(text)}
+    written = [*_WRITTEN.findall(text), *((m, d, y) for d, m, y in _DAY_FIRST.findall(text))]
+    for month_name, day, year in written:
+        month = MONTHS[_full_month(month_name)]
         if year:
-            days.add(_date(int(year), MONTHS[month.lower()], int(day)))
+            days.add(_date(int(year), month, int(day)))
         elif reference:
-            days.add(_last_before(reference, MONTHS[month.lower()], int(day)))
+            days.add(_last_before(reference, month, int(day)))
     days.discard(None)
     return days
+
+
+def _full_month(name: str) -> str:
+    return next(m for m in MONTHS if m.startswith(name.lower()[:3]))
 
 
 def _last_before(reference: dt.date, month: int, day: int) -> dt.date | None:

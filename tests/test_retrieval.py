@@ -166,6 +166,15 @@ def test_named_days_are_found_in_every_common_spelling():
         dt.date(2023, 10, 22), dt.date(2023, 11, 24), dt.date(2023, 10, 1),
     }  # fmt: skip
     assert mentioned_dates("October 1st") == set()
+    # news styles: abbreviated months, the day first
+    on = dt.date(2023, 12, 31)
+    assert mentioned_dates("on Nov. 8 and Sept. 5, 2022", on) == {
+        dt.date(2023, 11, 8), dt.date(2022, 9, 5),
+    }  # fmt: skip
+    assert mentioned_dates("on 3 November 2022 and the 5th of October", on) == {
+        dt.date(2022, 11, 3), dt.date(2023, 10, 5),
+    }  # fmt: skip
+    assert mentioned_dates("in May 2023, 15 Marches", on) == set()
     # a day without a year is the last one by the day asked: asked in January, last December
     assert mentioned_dates("on December 30", dt.date(2023, 1, 3)) == {dt.date(2022, 12, 30)}
     assert mentioned_dates("on January 2", dt.date(2023, 1, 3)) == {dt.date(2023, 1, 2)}
