@@ -18,7 +18,7 @@ MONTHS = {
     )
 }  # fmt: skip
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_MONTH = r"(" + "|".join([*MONTHS, "sept", *(m[:3] for m in MONTHS if m != "may")]) + r")\.?"
+_MONTH = r"(" + "|".join(dict.fromkeys([*MONTHS, "sept", *(m[:3] for m in MONTHS)])) + r")\.?"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s+(\d{4}))?"
 _WRITTEN = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)

@@ -373,20 +373,19 @@ class Store:
         """The k passages nearest the query, best first (hidden articles left out); with
         `among`, only passages of those articles."""
         # Chroma returns what it has when k is more (a count would cost 15 ms at 100k passages).
-        conditions = []
-        if self.hidden:
-            conditions.append({"article_id": {"$nin": sorted(self.hidden)}})
+        where = {}
         if among is not None:
             wanted = sorted(set(among) - self.hidden)
             if not wanted:
                 return []
-            conditions.append({"article_id": {"$in": wanted}})
-        where = conditions[0] if len(conditions) == 1 else {"$and": conditions}
+            where = {"where": {"article_id": {"$in": wanted}}}
+        elif self.hidden:
+            where = {"where": {"article_id": {"$nin": sorted(self.hidden)}}}
         result = self.collection.query(
             query_embeddings=embed([query]),
             n_results=k,
             include=["documents", "metadatas", "distances"],
-            **({"where": where} if conditions else {}),
+            **where,
         )
         return [
             passage_from_record(doc, meta, 1.0 - dist)
