@@ -126,10 +126,15 @@ def _yesterday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _weekday(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The last such day ("on Tuesday" asked on a Tuesday: today). "Last Tuesday" asked on a
+    Wednesday may mean yesterday or the week before: both are held."""
     phrase = match.group(0).lower()
     named = WEEKDAYS.index(phrase.split()[-1])
     back = (as_of.weekday() - named) % 7 or (7 if phrase.startswith("last") else 0)
-    return _around(as_of - back * DAY)
+    start, end = _around(as_of - back * DAY)
+    if phrase.startswith("last") and back < 7:
+        start -= 7 * DAY
+    return start, end
 
 
 def _weekend(match: re.Match, as_of: dt.date) -> tuple[dt.date, dt.date]:

@@ -240,6 +240,7 @@ def test_relative_spans_are_counted_back_from_the_day_asked():
     assert span("What did the Fed say this week?") == ("2022-07-07", "2022-07-13")  # 7 days
     assert span("Who won on Tuesday?") == ("2022-07-11", "2022-07-13")
     assert span("Who won last Wednesday?") == ("2022-07-05", "2022-07-07")
+    assert span("Who won last Tuesday?") == ("2022-07-04", "2022-07-13")  # or the week before
     assert span("What happened yesterday?") == ("2022-07-11", "2022-07-13")  # today's paper too
     assert span("Which star retired recently?") == ("2022-06-29", "2022-07-13")
     assert span("What rose last month?") == ("2022-06-01", "2022-07-13")
