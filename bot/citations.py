@@ -262,19 +262,17 @@ def _same_stem(name: str, known: set[str]) -> bool:
     return len(name) >= 4 and any(k.startswith(name) or name.startswith(k) for k in known)
 
 
-_NEGATION = re.compile(r"\b(?:not|never|no|without|non-)\b|n[’']t\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|without)\b|n[’']t\b", re.IGNORECASE)
 _DENIED = re.compile(
     r"\b(?:not|never|no|without)\s+(?:(?:yet|any|been|even|ever|a|an|the)\s+)?(\w+)|"
-    r"\w+n[’']t\s+(?:(?:yet|any|been|even|ever)\s+)?(\w+)|"
-    r"\bnon-(\w+)",
+    r"\w+n[’']t\s+(?:(?:yet|any|been|even|ever)\s+)?(\w+)",
     re.IGNORECASE,
 )
 
 
 def denied_words(text: str) -> set[str]:
-    """The words a negation governs: "have not agreed on any steps" denies "agreed", and
-    "non-competitive prices" denies "competitive"."""
-    return content_words(" ".join(next(filter(None, m)) for m in _DENIED.findall(text)))
+    """The words a negation governs: "have not agreed on any steps" denies "agreed"."""
+    return content_words(" ".join(a or b for a, b in _DENIED.findall(text)))
 
 
 def denies(passage_denials: set[str], sentence: str) -> bool:
