@@ -68,6 +68,9 @@ RECENT_DAYS = 14
 SPAN_SLACK_DAYS = 3
 """How long before a span an article may be published and still be about it (Window.may_hold)."""
 DAY = dt.timedelta(days=1)
+LATE_DAYS = 1
+"""How long after a day an article may be dated and still be of it: time zones (retrieval
+admits articles dated up to this after the day asked; a span holds them too)."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,11 @@ class Window:
 
     def may_hold(self, published: str | None) -> bool:
         """Whether an article published then may be about the span: a day in it, up to
-        SPAN_SLACK_DAYS before it (a week's story may start the weekend before) or one day
-        after (time zones: retrieval admits an article dated the day after the one asked on),
-        or no date."""
+        SPAN_SLACK_DAYS before it (a week's story may start the weekend before) or LATE_DAYS
+        after, or no date."""
         day = parse_day(published)
-        early = self.start - SPAN_SLACK_DAYS * DAY
-        return day is None or early <= day <= self.end + DAY
+        early, late = self.start - SPAN_SLACK_DAYS * DAY, self.end + LATE_DAYS * DAY
+        return day is None or early <= day <= late
 
     @property
     def strict(self) -> bool:

@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import PrivateAttr
 
 from bot.config import Settings
-from bot.dates import Window, mentioned_dates, parse_day, relative_window
+from bot.dates import LATE_DAYS, Window, mentioned_dates, parse_day, relative_window
 from bot.store import Passage, Store
 
 RRF_K = 60
@@ -124,10 +124,10 @@ def passage_document(passage: Passage) -> Document:
 
 
 def _not_after(passages: list[Passage], as_of: dt.date | None) -> list[Passage]:
-    """Passages of articles published by the as-of day (a day late for time zones)."""
+    """Passages of articles published by the as-of day (LATE_DAYS late, for time zones)."""
     if as_of is None:
         return passages
-    last = as_of + dt.timedelta(days=1)
+    last = as_of + dt.timedelta(days=LATE_DAYS)
     return [p for p in passages if (day := parse_day(p.published)) is None or day <= last]
 
 
