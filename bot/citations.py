@@ -14,7 +14,7 @@ from functools import cache
 from num2words import num2words
 
 from bot.chunking import prose_sentence_spans
-from bot.words import content_words, tokens
+from bot.words import content_words, spelled_amounts, tokens
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*(?:,|and)\s*\d+)*)\]", re.IGNORECASE)
 CONTRADICTED = 0.9
@@ -163,7 +163,7 @@ NUMBER_WORDS = frozenset(
     for word in re.findall(r"[a-z]+", spelled)
 ) | {"hundred", "thousand", "million", "billion"}
 """English's number words, cardinal and ordinal, as num2words spells them ("forty", "third")."""
-_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
+_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\w,.]*)")  # "1pm" whole, as passages' words
 
 
 def names(sentence: str) -> set[str]:
@@ -209,6 +209,7 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     """
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
     known = known | spelled_in(sentence, passages)
+    sentence = spelled_amounts(sentence)  # "$4.3B" is "$4.3 billion", as content_words reads it
 
     def unknown(found: set[str]) -> set[str]:
         return {n for n in found - known if not _same_stem(n, known)}

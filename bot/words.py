@@ -14,11 +14,19 @@ STOPWORDS = frozenset(
 
 
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")  # "1st" matches the "1" of a date
+_SHORT_AMOUNT = re.compile(r"([$£€]\s?\d+(?:[.,]\d+)?)\s?(bn|b|mn|m|k)\b", re.IGNORECASE)
+_AMOUNT_WORDS = {"bn": "billion", "b": "billion", "mn": "million", "m": "million", "k": "thousand"}
+
+
+def spelled_amounts(text: str) -> str:
+    """Money as headlines shorten it, written out: "$4.3B" is "$4.3 billion" (a draft may
+    write either). Only after a currency sign: "100m" alone may be a sprint."""
+    return _SHORT_AMOUNT.sub(lambda m: f"{m[1]} {_AMOUNT_WORDS[m[2].lower()]}", text)
 
 
 def tokens(text: str) -> list[str]:
     """Lower-cased content words cut to six letters: a cheap stemmer ('countries' ~ 'country')."""
-    words = [_ORDINAL.sub(r"\1", w) for w in re.findall(r"\w+", text.lower())]
+    words = [_ORDINAL.sub(r"\1", w) for w in re.findall(r"\w+", spelled_amounts(text).lower())]
     return [w[:6] for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
