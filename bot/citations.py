@@ -351,6 +351,8 @@ def check_answer(
         ):
             return []  # the passages say otherwise: never "No [1]" citing a passage saying yes
         sentences = _with_verdict(verdict, sentences, passages, question)
+    if not verdict and not says_more_than_asked(question, sentences):
+        return []
     return sentences if _of_the_kind_asked(question, sentences) else []
 
 
@@ -388,6 +390,17 @@ def _denied(sentence: str, evidence: list[str]) -> bool:
         denies(denied_words(e), sentence) and support(sentence, w) >= SUPPORT_THRESHOLD
         for e, w in zip(evidence, words, strict=True)
     )
+
+
+def says_more_than_asked(question: str, sentences: list[CheckedSentence]) -> bool:
+    """Whether the answer holds a word the question did not: one made of the question's own
+    words answers nothing ("Whose death helped Robin Williams get off drugs?" answered "Robin
+    Williams' death helped him get off drugs [1]."), however well the passages support it. A
+    question offering the answers to choose from ("Google or Apple?") is answered in its words."""
+    if re.search(r"\bor\b", question):
+        return True
+    asked = content_words(question)
+    return any(content_words(s.text) - asked for s in sentences)
 
 
 _ASKS_A_NUMBER = re.compile(r"^\s*how (?:many|much)\b", re.IGNORECASE)

@@ -35,6 +35,7 @@ RULES = {
     "denied_flip": ("_reason_says_no", lambda *a, **k: False),
     "denies": ("denies", lambda *a, **k: False),
     "verdict_judge": ("CONTRADICTED", 1.01),
+    "restated": ("says_more_than_asked", lambda *a, **k: True),
 }
 """Rule name -> (attribute of bot.citations, the value that switches the rule off)."""
 

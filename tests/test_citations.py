@@ -84,6 +84,20 @@ def test_a_number_is_read_whole_and_money_as_headlines_shorten_it():
     assert check_sentences("Binance agreed to pay $5.3 billion in fines [1].", fine) == []
 
 
+def test_an_answer_in_the_questions_own_words_answers_nothing():
+    """ "Robin Williams' death helped him get off drugs [1]." to "Whose death helped Robin
+    Williams get off drugs?" is supported and says nothing; a choice is named in the question."""
+    passages = ["Robin Williams said the death of John Belushi helped him get off drugs."]
+    asked = "Whose death helped Robin Williams get off drugs?"
+    assert (
+        check_answer("Robin Williams' death helped him get off drugs [1].", passages, asked) == []
+    )
+    [s] = check_answer("John Belushi's death helped him get off drugs [1].", passages, asked)
+    assert s.passages == (0,)
+    choice = "Did Belushi or Williams get off drugs?"
+    assert check_answer("Williams got off drugs [1].", ["Williams got off drugs."], choice)
+
+
 def test_the_stock_recipes_ways_of_abstaining_count_too():
     assert says_abstain("The population of Homs is not provided in the given context.")
     assert says_abstain("I don't know.")
