@@ -25,6 +25,7 @@ from bot.limits import clean_question, fit, prompt_budget, token_counter
 from bot.llm import load_chat_model, model_name, server_errors
 from bot.prompts import (
     ANSWER_PROMPT,
+    REDRAFT_PROMPT,
     REWRITE_PROMPT,
     SYSTEM_PROMPT,
     answerable_prompt,
@@ -300,6 +301,7 @@ class Briefer:
         self.count_tokens = token_counter(self.chat_model)
         self.model = model_name(settings)
         self.answer_chain = ANSWER_PROMPT | self.chat_model | StrOutputParser()
+        self.redraft_chain = REDRAFT_PROMPT | self.chat_model | StrOutputParser()
         self.rewrite_chain = REWRITE_PROMPT | self.chat_model | StrOutputParser()
 
     def ask(
@@ -386,6 +388,13 @@ class Briefer:
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
+                if self.declined_though_answerable(answer, asked):
+                    yield "\n\n"  # the page shows the second draft below the decline
+                    draft = []
+                    for chunk in self.redraft_chain.stream(prompt):
+                        draft.append(chunk)
+                        yield chunk
+                    answer.draft = "".join(draft)
                 self.check_draft(answer, passages, standalone, window, context)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
@@ -400,6 +409,14 @@ class Briefer:
             return True
         answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
         return answer.p_answerable >= self.settings.min_answerable
+
+    def declined_though_answerable(self, answer: Answer, question: str) -> bool:
+        """Whether the draft only declines ("The articles don't say.") though the judge was
+        confident the passages hold the answer (settings.overrule_decline): then it is
+        written again under rules that do not dictate the decline (prompts.REDRAFT_PROMPT)."""
+        confident = (answer.p_answerable or 0.0) >= self.settings.overrule_decline
+        declined = citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question))
+        return confident and declined
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     min_answerable: float = 0.5
     """The judge's probability that the passages shown to the model contain the answer (asked
     after them, before drafting), below which the bot abstains without drafting; 0: no check."""
+    overrule_decline: float = 0.7
+    """The judge's probability that the passages hold the answer (min_answerable's) from which
+    a draft that only declines is written again under rules that do not dictate the decline
+    (prompts.REDRAFT_SYSTEM_PROMPT); above 1: never. The declines that were right scored 0.50
+    to 0.62 on four question sets, the wrong ones mostly 0.7 and up (README, Results)."""
     as_of: dt.date | None = None
     """The day questions are asked ("this week" is counted back from it); today when unset."""
 

@@ -451,6 +451,54 @@ def test_a_question_about_another_award_show_is_not_answered_from_this_one(
     assert "Anna Berg" in this.answer and this.p_answerable >= settings.min_answerable
 
 
+VELO_NUMBERS = (
+    "In the third quarter, Velo generated $394 million in operating income and $219 million "
+    "worth of net income."
+)
+
+
+def test_a_short_question_whose_first_passage_answers_it_is_answered(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """Told to "reply exactly: The articles don't say." when the passages lack the answer, the
+    default model replied just that to short questions whose first passage held it (11 of 60
+    answerable questions of a fresh set, README Results). The judge is confident the passages
+    hold the answer, so the decline is drafted again under rules asking it to "say so"."""
+    velo = wire_story(
+        "Velo's Q3 numbers include profitability gains, slower-than-expected growth",
+        "2023-11-07",
+        VELO_NUMBERS,
+    )
+    brisk = wire_story(
+        "Brisk misses revenue expectations for the first time in two years", "2023-09-28",
+        "The company's reported net income for the three-month period that ended August 31 was "
+        "$1.45 billion, or 94 cents per share, compared with $1.47 billion a year earlier.",
+    )  # fmt: skip
+    briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, velo=velo,
+                           brisk=brisk)  # fmt: skip
+    answer = briefer.ask("What net income did Velo post for the third quarter?")
+    assert not answer.abstained and "219" in answer.answer, answer.draft
+    assert answer.citations[0].article_id == "velo"
+    assert answer.p_answerable >= briefer.settings.overrule_decline
+
+
+def test_a_decline_is_drafted_again_only_when_the_judge_is_confident(
+    make_settings, default_judge, tmp_path
+):
+    """A draft that only declines is written again (the second scripted reply) when the judge's
+    probability reaches settings.overrule_decline, and stands as the abstention below it."""
+    velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
+    replies = ("The articles don't say.", "Velo posted $219 million of net income [1].")
+    for bar, redrafted in ((0.0, True), (1.01, False)):
+        run = tmp_path / str(bar)
+        run.mkdir()
+        settings = make_settings(overrule_decline=bar, home=run / "home")
+        briefer = briefer_over(settings, run, scripted(*replies), default_judge, velo=velo)
+        answer = briefer.ask("What net income did Velo post for the third quarter?")
+        assert answer.abstained is not redrafted, answer.answer
+        assert ("219" in answer.answer) is redrafted
+
+
 VELL_REGATTA = wire_story(
     "Vell regatta draws record fleet", "2024-06-10",
     "Forty boats sailed in the Vell harbour regatta on Sunday, a record for the event. The "
