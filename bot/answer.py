@@ -346,7 +346,8 @@ class Briefer:
     ) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked Answer.
 
-        The streamed text is the model's raw draft; the Answer is what to show in the end:
+        The streamed text is the model's raw draft (a decline the judge overrules is followed
+        by a blank line and the second draft); the Answer is what to show in the end:
         citations are verified and renumbered, and an unsupported draft becomes an abstention.
         as_of is the day the question is asked (default: settings.as_of, else today).
         A question that is empty or too long raises QuestionError before the model is used.

@@ -499,6 +499,13 @@ def test_a_decline_is_drafted_again_only_when_the_judge_is_confident(
         assert ("219" in answer.answer) is redrafted
 
 
+def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
+    from bot.prompts import REDRAFT_SYSTEM_PROMPT, SYSTEM_PROMPT
+
+    assert "reply exactly" in SYSTEM_PROMPT and "reply exactly" not in REDRAFT_SYSTEM_PROMPT
+    assert "say so." in REDRAFT_SYSTEM_PROMPT and "complete sentences" in REDRAFT_SYSTEM_PROMPT
+
+
 VELL_REGATTA = wire_story(
     "Vell regatta draws record fleet", "2024-06-10",
     "Forty boats sailed in the Vell harbour regatta on Sunday, a record for the event. The "
