@@ -163,7 +163,7 @@ NUMBER_WORDS = frozenset(
     for word in re.findall(r"[a-z]+", spelled)
 ) | {"hundred", "thousand", "million", "billion"}
 """English's number words, cardinal and ordinal, as num2words spells them ("forty", "third")."""
-_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\w,.]*)")  # "1pm" whole, as passages' words
+_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
 def names(sentence: str) -> set[str]:
