@@ -7,7 +7,7 @@ feeds the saved draft and the saved verdict probability through `Briefer._attach
 the result with the eval's own metrics.
 
     python evals/recheck.py RUN/results.jsonl QUESTIONS.jsonl [--corpus DIR] [--split dev]
-        [--without foreign_names --without bare_name ...]
+        [--without foreign_names --without bare_name ...] [--out REPLAYED.jsonl]
 
 Uses the BRIEFING_* settings of the run (the same BRIEFING_HOME reuses its index).
 """
@@ -64,13 +64,23 @@ def rules_off(names: list[str]) -> Iterator[None]:
 
 
 def recheck(
-    results: Path, questions_path: Path, corpus: Path, split: str, without: list[str]
+    results: Path,
+    questions_path: Path,
+    corpus: Path,
+    split: str,
+    without: list[str],
+    out: Path | None = None,
 ) -> dict:
+    """The replayed run's summary; with out, its rows are written there as results.jsonl is
+    (for `briefing compare`)."""
     with rules_off(without):
-        return _recheck(results, questions_path, corpus, split)
+        rows = _recheck(results, questions_path, corpus, split)
+    if out:
+        out.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return summarise(rows)
 
 
-def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> dict:
+def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> list[dict]:
     questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
     saved = load_results(results)
     settings = Settings()
@@ -97,7 +107,7 @@ def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> d
         rows.append(
             row | {"answer": answer_dict, "score": score(question, answer_dict, row["retrieved"])}
         )
-    return summarise(rows)
+    return rows
 
 
 def main() -> None:
@@ -107,8 +117,11 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SAMPLE_CORPUS)
     parser.add_argument("--split", default="all", choices=["all", "dev", "test"])
     parser.add_argument("--without", action="append", default=[], choices=sorted(RULES))
+    parser.add_argument("--out", type=Path, help="write the replayed rows here (JSONL)")
     args = parser.parse_args()
-    summary = recheck(args.results, args.questions, args.corpus, args.split, args.without)
+    summary = recheck(
+        args.results, args.questions, args.corpus, args.split, args.without, args.out
+    )
     keys = ("accuracy", "abstention_rate", "false_abstention_rate", "citation_precision")
     print(json.dumps({"without": args.without} | {k: summary.get(k) for k in keys}))
 

@@ -42,6 +42,10 @@ def test_a_rule_switched_off_changes_the_replayed_answer_and_comes_back_on(
     checked = recheck(results, questions, SAMPLE_CORPUS, "all", [])
     assert checked["accuracy"] == 0.0 and checked["false_abstention_rate"] == 1.0
 
-    without = recheck(results, questions, SAMPLE_CORPUS, "all", ["foreign_names"])
+    replayed = tmp_path / "replayed.jsonl"
+    without = recheck(results, questions, SAMPLE_CORPUS, "all", ["foreign_names"], replayed)
     assert without["accuracy"] == 1.0 and without["false_abstention_rate"] == 0.0
+    [row] = [json.loads(line) for line in replayed.read_text().splitlines()]
+    assert row["answer"]["answer"].startswith("Israel said Syrian rebels captured Homs")
+    assert row["score"]["correct"]
     assert citations.foreign_names("Israel said so.", ["Homs fell."]) == {"israel"}
