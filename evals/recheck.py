@@ -119,9 +119,7 @@ def main() -> None:
     parser.add_argument("--without", action="append", default=[], choices=sorted(RULES))
     parser.add_argument("--out", type=Path, help="write the replayed rows here (JSONL)")
     args = parser.parse_args()
-    summary = recheck(
-        args.results, args.questions, args.corpus, args.split, args.without, args.out
-    )
+    summary = recheck(args.results, args.questions, args.corpus, args.split, args.without, args.out)
     keys = ("accuracy", "abstention_rate", "false_abstention_rate", "citation_precision")
     print(json.dumps({"without": args.without} | {k: summary.get(k) for k in keys}))
 
