@@ -457,12 +457,13 @@ class Briefer:
     def relevant(self, candidates: list[Passage]) -> list[Passage]:
         """The top_k candidates when the best clears the floor (the judge's probability with
         the reranker, the cosine without: only a question nothing resembles falls below),
-        each widened by the sentences around it (bot.widen)."""
+        less those far less similar than the best (settings.relative_relevance), each widened
+        by the sentences around it (bot.widen)."""
         settings = self.settings
         if settings.rerank:
             kept = [p for p in candidates if p.score >= settings.min_judged_relevance]
-        elif candidates and max(p.score for p in candidates) >= settings.min_relevance:
-            kept = candidates
+        elif candidates and (best := max(p.score for p in candidates)) >= settings.min_relevance:
+            kept = [p for p in candidates if p.score >= settings.relative_relevance * best]
         else:
             kept = []
         return widen(kept[: settings.top_k], self._article_text, settings.context_chars)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     """How many passages each search hands to the fusion."""
     min_relevance: float = 0.1
     """Cosine similarity of the best passage below which the bot abstains without asking the LLM."""
+    relative_relevance: float = 0.5
+    """A passage whose cosine similarity is below this share of the best passage's is not shown
+    to the model (keyword-only finds score 0); 0 shows all top_k. Beside the one passage that
+    answers a short question, weak ones made the model decline, and cost prompt time."""
     min_judged_relevance: float = 0.5
     """With rerank: the judge's probability that a passage holds (part of) the answer, below
     which it is not shown to the model; with none left the bot abstains without drafting."""

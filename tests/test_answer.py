@@ -392,6 +392,26 @@ def test_a_question_about_this_week_is_answered_from_this_weeks_story(
     assert answer.answer.endswith("This was reported on 11 June 2024 [1].")
 
 
+def test_passages_far_less_similar_than_the_best_are_not_shown(
+    make_settings, sample_store, default_judge
+):
+    """A short question has one passage that answers it and, beside it, four weak ones: the
+    small model declined with the answer in front of it, and read every weak one first."""
+    question = "Who issued the joint statement?"
+    settings = make_settings()
+    shown = Briefer(settings, sample_store, scripted("x"), default_judge).relevant_passages(
+        question
+    )
+    everything = Briefer(
+        make_settings(relative_relevance=0.0), sample_store, scripted("x"), default_judge
+    ).relevant_passages(question)
+    assert len(everything) == settings.top_k and 0 < len(shown) < len(everything)
+    best = max(p.score for p in everything)
+    assert shown[0].score == best
+    assert all(p.score >= settings.relative_relevance * best for p in shown)
+    assert any(p.score < settings.relative_relevance * best for p in everything)
+
+
 def test_the_reranker_scores_the_passage_holding_the_answer_first(
     make_settings, sample_store, default_judge
 ):
