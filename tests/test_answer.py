@@ -592,7 +592,8 @@ def test_the_model_drafts_without_the_span_the_code_holds_the_answer_to(
     briefer = briefer_over(make_settings(), tmp_path, default_model, default_judge, **stories)
     question = "How many boats sailed in the regatta this week?"
     answer = briefer.ask(question, as_of=dt.date(2024, 6, 12))
-    assert not answer.abstained and "orty" in answer.answer, answer.draft
+    assert not answer.abstained, answer.draft
+    assert "orty" in answer.answer or "40" in answer.answer, answer.answer  # in words or digits
     assert [c.article_id for c in answer.citations] == ["vell-june"]
 
 
