@@ -401,8 +401,8 @@ class Briefer:
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                redraft, must_cite = self.overruled_decline(answer, asked, passages)
-                if redraft:
+                must_cite = self.overruled_decline(answer, asked, passages)
+                if must_cite is not None:
                     yield "\n\n"  # the page shows the second draft below the decline
                     draft = []
                     for chunk in self.redraft_chain.stream(prompt):
@@ -426,21 +426,19 @@ class Briefer:
 
     def overruled_decline(
         self, answer: Answer, question: str, passages: list[Passage]
-    ) -> tuple[bool, frozenset[int] | None]:
+    ) -> frozenset[int] | None:
         """Whether a draft that only declines ("The articles don't say.") is written again,
         under rules that do not dictate the decline (prompts.REDRAFT_PROMPT), and what the
-        second draft must then cite (None: what it will). It is when the judge was confident
-        the passages hold the answer (settings.overrule_decline); and, under that, when
-        passages name everything the question names ("Prisoner's Daughter", "Amazon Prime"):
-        then it must cite one of them and name something asked, so it answers from the story
-        asked about (not "Bumble's new CEO is Drappi [2]" from the FTX trial, nor "24 [1]"
-        for Assad's year of birth from "his 24-year reign")."""
+        second draft must then cite: None when it is not. It is, citing what it will, when the
+        judge was confident the passages hold the answer (settings.overrule_decline); and,
+        under that, when passages name everything the question names ("Prisoner's Daughter",
+        "Amazon Prime"): then it must cite one of them, so the passage it answers from tells
+        the story asked about (not "Bumble's new CEO is Drappi" from the FTX trial)."""
         if not citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question)):
-            return False, None
+            return None
         if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
-            return True, None
-        naming = naming_all_asked(passages, question)
-        return bool(naming), naming or None
+            return frozenset(range(len(passages)))
+        return naming_all_asked(passages, question) or None
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None
@@ -523,16 +521,13 @@ class Briefer:
     ) -> None:
         """Fill in the answer from its draft: citations checked against the question as the
         model drafted it (without_span), then held to the question's span (hold_to_span).
-        With must_cite, an answer citing none of those passages, or naming nothing the
-        question names, is no answer.
+        With must_cite, an answer citing none of those passages is no answer.
         evals/recheck.py replays saved drafts through this too."""
         asked = without_span(question, window)
         self._attach(answer, answer.draft or "", passages, asked, context)
         if must_cite is not None and not answer.abstained:
             cited = {(c.article_id, c.start) for c in answer.citations}
-            on_topic = any((passages[i].article_id, passages[i].start) in cited for i in must_cite)
-            said = citations.names(citations.MARKER.sub("", answer.answer))
-            if not on_topic or not said & citations.names(question):
+            if not any((passages[i].article_id, passages[i].start) in cited for i in must_cite):
                 answer.answer, answer.abstained, answer.citations = ABSTAIN_ANSWER, True, []
         if window and not answer.abstained:
             hold_to_span(answer, window)

@@ -546,13 +546,6 @@ def test_a_second_draft_the_judge_did_not_call_for_must_cite_a_passage_naming_al
     assert "Drappi" in answer.draft  # the second draft was written...
     assert answer.abstained, answer.answer  # ...but cites only the story not naming Velo
 
-    # Nor does a second draft naming nothing asked: "24 [1]" for Assad's year of birth, from
-    # "his 24-year reign".
-    briefer.chat_model.responses = ["The articles don't say.", "219 [1]."]
-    briefer.chat_model.i = 0
-    answer = briefer.ask("In what year was Velo founded?")
-    assert answer.draft == "219 [1]." and answer.abstained, answer.answer
-
 
 def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
     from bot.prompts import REDRAFT_SYSTEM_PROMPT, SYSTEM_PROMPT
