@@ -203,18 +203,6 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     return "\n".join(blocks)
 
 
-def naming_all_asked(passages: list[Passage], question: str) -> frozenset[int]:
-    """The passages that, with their headings, name every name the question gives (none when
-    it gives none)."""
-    if not citations.names(question):
-        return frozenset()
-    return frozenset(
-        i
-        for i, p in enumerate(passages)
-        if not citations.foreign_names(question, [evidence_text(p)])
-    )
-
-
 def from_another_time(found: Sequence[Passage | Citation], window: Window | None) -> bool:
     """Whether a question about a span of days ("this week", "on Tuesday", "yesterday") is
     left with passages, or an answer with citations, all published outside it: they tell
@@ -401,15 +389,14 @@ class Briefer:
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                must_cite = self.overruled_decline(answer, asked, passages)
-                if must_cite is not None:
+                if self.declined_though_answerable(answer, asked):
                     yield "\n\n"  # the page shows the second draft below the decline
                     draft = []
                     for chunk in self.redraft_chain.stream(prompt):
                         draft.append(chunk)
                         yield chunk
                     answer.draft = "".join(draft)
-                self.check_draft(answer, passages, standalone, window, context, must_cite)
+                self.check_draft(answer, passages, standalone, window, context)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -424,21 +411,13 @@ class Briefer:
         answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
         return answer.p_answerable >= self.settings.min_answerable
 
-    def overruled_decline(
-        self, answer: Answer, question: str, passages: list[Passage]
-    ) -> frozenset[int] | None:
-        """Whether a draft that only declines ("The articles don't say.") is written again,
-        under rules that do not dictate the decline (prompts.REDRAFT_PROMPT), and what the
-        second draft must then cite: None when it is not. It is, citing what it will, when the
-        judge was confident the passages hold the answer (settings.overrule_decline); and,
-        under that, when passages name everything the question names ("Prisoner's Daughter",
-        "Amazon Prime"): then it must cite one of them, so the passage it answers from tells
-        the story asked about (not "Bumble's new CEO is Drappi" from the FTX trial)."""
-        if not citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question)):
-            return None
-        if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
-            return frozenset(range(len(passages)))
-        return naming_all_asked(passages, question) or None
+    def declined_though_answerable(self, answer: Answer, question: str) -> bool:
+        """Whether the draft only declines ("The articles don't say.") though the judge was
+        confident the passages hold the answer (settings.overrule_decline): then it is
+        written again under rules that do not dictate the decline (prompts.REDRAFT_PROMPT)."""
+        confident = (answer.p_answerable or 0.0) >= self.settings.overrule_decline
+        declined = citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question))
+        return confident and declined
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None
@@ -517,18 +496,11 @@ class Briefer:
         question: str,
         window: Window | None,
         context: str,
-        must_cite: frozenset[int] | None = None,
     ) -> None:
         """Fill in the answer from its draft: citations checked against the question as the
         model drafted it (without_span), then held to the question's span (hold_to_span).
-        With must_cite, an answer citing none of those passages is no answer.
         evals/recheck.py replays saved drafts through this too."""
-        asked = without_span(question, window)
-        self._attach(answer, answer.draft or "", passages, asked, context)
-        if must_cite is not None and not answer.abstained:
-            cited = {(c.article_id, c.start) for c in answer.citations}
-            if not any((passages[i].article_id, passages[i].start) in cited for i in must_cite):
-                answer.answer, answer.abstained, answer.citations = ABSTAIN_ANSWER, True, []
+        self._attach(answer, answer.draft or "", passages, without_span(question, window), context)
         if window and not answer.abstained:
             hold_to_span(answer, window)
 

@@ -75,9 +75,8 @@ class Settings(BaseSettings):
     overrule_decline: float = 0.7
     """The judge's probability that the passages hold the answer (min_answerable's) from which
     a draft that only declines is written again under rules that do not dictate the decline
-    (prompts.REDRAFT_SYSTEM_PROMPT). The 7 declines that were right scored 0.50 to 0.62 over
-    five question sets, the wrong ones mostly 0.7 and up (README, Results). Under it, a decline
-    is written again only when a passage names all the question names, and must cite one."""
+    (prompts.REDRAFT_SYSTEM_PROMPT); above 1: never. The 7 declines that were right scored 0.50
+    to 0.62 over five question sets, the wrong ones mostly 0.7 and up (README, Results)."""
     as_of: dt.date | None = None
     """The day questions are asked ("this week" is counted back from it); today when unset."""
 

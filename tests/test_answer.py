@@ -502,49 +502,21 @@ def test_a_short_question_whose_first_passage_answers_it_is_answered(
     assert answer.p_answerable >= briefer.settings.overrule_decline
 
 
-def test_a_decline_is_drafted_again_when_the_judge_is_confident_or_a_passage_names_all_asked(
+def test_a_decline_is_drafted_again_only_when_the_judge_is_confident(
     make_settings, default_judge, tmp_path
 ):
     """A draft that only declines is written again (the second scripted reply) when the judge's
-    probability reaches settings.overrule_decline. Under it, only when a passage names all the
-    question names; else the decline stands as the abstention."""
+    probability reaches settings.overrule_decline, and stands as the abstention below it."""
     velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
     replies = ("The articles don't say.", "Velo posted $219 million of net income [1].")
-    cases = (
-        (0.0, "What net income did Velo post for the third quarter in Canada?", True),
-        (1.01, "What net income did Velo post for the third quarter?", True),
-        (1.01, "What net income did Velo post for the third quarter in Canada?", False),
-    )
-    for n, (bar, question, redrafted) in enumerate(cases):
-        run = tmp_path / str(n)
+    for bar, redrafted in ((0.0, True), (1.01, False)):
+        run = tmp_path / str(bar)
         run.mkdir()
-        settings = make_settings(overrule_decline=bar, home=run / "home", min_answerable=0.0)
+        settings = make_settings(overrule_decline=bar, home=run / "home")
         briefer = briefer_over(settings, run, scripted(*replies), default_judge, velo=velo)
-        answer = briefer.ask(question)
-        assert answer.abstained is not redrafted, (question, answer.answer)
+        answer = briefer.ask("What net income did Velo post for the third quarter?")
+        assert answer.abstained is not redrafted, answer.answer
         assert ("219" in answer.answer) is redrafted
-
-
-def test_a_second_draft_the_judge_did_not_call_for_must_cite_a_passage_naming_all_asked(
-    make_settings, tmp_path
-):
-    """Redrafted because a passage names all the question names, the answer must come from
-    such a passage: the default model's second draft took a name from another story
-    ("Bumble's new CEO is Drappi [2]", Drappi from the FTX trial)."""
-    velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
-    court = wire_story(
-        "Trader tells court of her new post", "2023-11-08",
-        "Anna Drappi told the court she is now chief financial officer of Nexo, a lender.",
-    )  # fmt: skip
-    settings = make_settings(overrule_decline=1.01, relative_relevance=0.0)
-    replies = ("The articles don't say.", "Anna Drappi is Velo's chief financial officer [2].")
-    model = scripted(*replies)
-    briefer = briefer_over(settings, tmp_path, model, SureJudge(), velo=velo, court=court)
-    question = "Who is Velo's chief financial officer?"
-    assert len(briefer.relevant_passages(question)) == 2  # the court story is shown too
-    answer = briefer.ask(question)
-    assert "Drappi" in answer.draft  # the second draft was written...
-    assert answer.abstained, answer.answer  # ...but cites only the story not naming Velo
 
 
 def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
