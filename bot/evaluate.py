@@ -150,8 +150,10 @@ def _day(value: str | None, where: str) -> dt.date | None:
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation to spaces, single spaces: so '24-year' matches '24 year'."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    """Lower case, punctuation to spaces, single spaces, ordinals as their number: so '24-year'
+    matches '24 year', and 'November 16th' 'November 16' (a reader takes either)."""
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text.lower())
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
 def is_correct(question: Question, answer: dict) -> bool:

@@ -56,6 +56,13 @@ def test_a_right_answer_needs_every_must_include_term():
     assert not is_correct(JOINT, answer("Qatar issued it [1]."))
 
 
+def test_an_ordinal_day_matches_the_plain_day_as_a_reader_would():
+    sale = Question("q4", "When does it go on sale?", ["November 16"], ["deck"], True)
+    cited = [citation("deck", "It goes on sale November 16 at 1pm ET.")]
+    assert is_correct(sale, answer("On November 16th at 1pm ET [1].", citations=cited))
+    assert not is_correct(sale, answer("On November 1st [1].", citations=cited))
+
+
 def test_yes_no_is_judged_by_the_first_yes_or_no():
     cited = [citation()]
     assert is_correct(
