@@ -32,7 +32,7 @@ from bot.prompts import (
     judge_messages,
     verdict_prompt,
 )
-from bot.rerank import rerank
+from bot.rerank import relevance_messages, rerank
 from bot.retrieval import Retriever
 from bot.store import Passage, Store
 from bot.widen import widen
@@ -389,7 +389,7 @@ class Briefer:
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                if self.declined_though_answerable(answer, asked):
+                if self.declined_though_answerable(answer, asked, passages):
                     yield "\n\n"  # the page shows the second draft below the decline
                     draft = []
                     for chunk in self.redraft_chain.stream(prompt):
@@ -411,13 +411,21 @@ class Briefer:
         answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
         return answer.p_answerable >= self.settings.min_answerable
 
-    def declined_though_answerable(self, answer: Answer, question: str) -> bool:
+    def declined_though_answerable(
+        self, answer: Answer, question: str, passages: list[Passage]
+    ) -> bool:
         """Whether the draft only declines ("The articles don't say.") though the judge was
-        confident the passages hold the answer (settings.overrule_decline): then it is
-        written again under rules that do not dictate the decline (prompts.REDRAFT_PROMPT)."""
-        confident = (answer.p_answerable or 0.0) >= self.settings.overrule_decline
-        declined = citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question))
-        return confident and declined
+        confident the passages hold the answer (settings.overrule_decline), or says of one
+        passage shown that it holds the answer (settings.min_judged_relevance, asked of each
+        passage alone as the reranker asks it): then it is written again under rules that do
+        not dictate the decline (prompts.REDRAFT_PROMPT). Read alone, the passage that
+        answers stands out where, among the others, the judge wavered (README, Results)."""
+        if not citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question)):
+            return False
+        if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
+            return True
+        bar = self.settings.min_judged_relevance
+        return any(self.judge.p_yes(relevance_messages(question, p)) >= bar for p in passages)
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None

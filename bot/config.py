@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     to the model (keyword-only finds score 0); 0 shows all top_k. Beside the one passage that
     answers a short question, weak ones made the model decline, and cost prompt time."""
     min_judged_relevance: float = 0.5
-    """With rerank: the judge's probability that a passage holds (part of) the answer, below
-    which it is not shown to the model; with none left the bot abstains without drafting."""
+    """The judge's probability that a passage holds (part of) the answer: with rerank, below it
+    a passage is not shown to the model (none left: the bot abstains without drafting);
+    always, at it a draft that only declined is written again (Briefer.declined_though_answerable);
+    above 1: never."""
     min_answerable: float = 0.5
     """The judge's probability that the passages shown to the model contain the answer (asked
     after them, before drafting), below which the bot abstains without drafting; 0: no check."""

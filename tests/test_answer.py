@@ -502,17 +502,22 @@ def test_a_short_question_whose_first_passage_answers_it_is_answered(
     assert answer.p_answerable >= briefer.settings.overrule_decline
 
 
-def test_a_decline_is_drafted_again_only_when_the_judge_is_confident(
+def test_a_decline_is_drafted_again_only_when_the_judge_says_the_passages_answer(
     make_settings, default_judge, tmp_path
 ):
     """A draft that only declines is written again (the second scripted reply) when the judge's
-    probability reaches settings.overrule_decline, and stands as the abstention below it."""
+    probability that the passages hold the answer reaches settings.overrule_decline, or its
+    probability that one passage alone does reaches settings.min_judged_relevance (the real
+    judge says so of the Velo passage: the last case), and stands as the abstention else."""
     velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
     replies = ("The articles don't say.", "Velo posted $219 million of net income [1].")
-    for bar, redrafted in ((0.0, True), (1.01, False)):
-        run = tmp_path / str(bar)
+    bars = ((0.0, 1.01, True), (1.01, 0.0, True), (1.01, 1.01, False), (1.01, 0.5, True))
+    for overrule, judged, redrafted in bars:
+        run = tmp_path / f"{overrule}-{judged}"
         run.mkdir()
-        settings = make_settings(overrule_decline=bar, home=run / "home")
+        settings = make_settings(
+            overrule_decline=overrule, min_judged_relevance=judged, home=run / "home"
+        )
         briefer = briefer_over(settings, run, scripted(*replies), default_judge, velo=velo)
         answer = briefer.ask("What net income did Velo post for the third quarter?")
         assert answer.abstained is not redrafted, answer.answer
