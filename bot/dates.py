@@ -82,8 +82,6 @@ class Window:
     start: dt.date
     end: dt.date
     phrase: str
-    asked: dt.date | None = None
-    """The day the question is asked: a span's events are reported until then."""
 
     @property
     def days(self) -> int:
@@ -95,12 +93,10 @@ class Window:
 
     def may_hold(self, published: str | None) -> bool:
         """Whether an article published then may be about the span: a day in it, up to
-        SPAN_SLACK_DAYS before it when it is a week or more, after it up to the day asked (a
-        Sunday paper reports Thursday night's game; LATE_DAYS more for time zones), or no date."""
+        SPAN_SLACK_DAYS before it when it is a week or more, or LATE_DAYS after, or no date."""
         day = parse_day(published)
         slack = SPAN_SLACK_DAYS if self.days >= 7 else 0
-        early = self.start - slack * DAY
-        late = max(self.end, self.asked or self.end) + LATE_DAYS * DAY
+        early, late = self.start - slack * DAY, self.end + LATE_DAYS * DAY
         return day is None or early <= day <= late
 
     @property
@@ -226,7 +222,7 @@ def relative_window(text: str, as_of: dt.date) -> Window | None:
         return None
     match, span = min(found, key=lambda f: (f[0].start(), -len(f[0].group(0))))
     start, end = span(match, as_of)
-    return Window(start, end, match.group(0), as_of)
+    return Window(start, end, match.group(0))
 
 
 def _names_a_day(text: str, match: re.Match) -> bool:
