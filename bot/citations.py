@@ -210,7 +210,7 @@ def foreign_names(
     in words is never taken for a name.
     """
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
-    known = known | spelled_in(sentence, passages) | also_known | _leading_numbers(known)
+    known = known | spelled_in(sentence, passages) | also_known
     sentence = spelled_amounts(sentence)  # "$4.3B" is "$4.3 billion", as content_words reads it
 
     def unknown(found: set[str]) -> set[str]:
@@ -221,12 +221,6 @@ def foreign_names(
     if not unknown(_name_tokens(_NAME_OR_NUMBER.findall(sentence))):
         return set()
     return unknown(names(sentence))
-
-
-def _leading_numbers(words: set[str]) -> set[str]:
-    """The numbers that open words glued to letters ("49ers", "1pm"): the sentence's names are
-    read digits first ("the 49ers" names "49"), so the passage's "49ers" must know "49"."""
-    return {m[0] for w in words if (m := re.match(r"\d+(?=[a-z])", w))}
 
 
 def spelled_in(sentence: str, passages: list[str]) -> set[str]:
