@@ -66,9 +66,7 @@ VAGUE = ("recently", "lately", "in recent days", "in recent weeks")
 RECENT_DAYS = 14
 """How far back "recently" reaches ("in recent weeks": three times as far)."""
 SPAN_SLACK_DAYS = 3
-"""How long before a span of a week or more an article may be published and still be about it
-(Window.may_hold): a week's story may start the weekend before. A day's or a weekend's events
-are not reported days before them ("Saturday's T20" is not in Tuesday's report of another)."""
+"""How long before a span an article may be published and still be about it (Window.may_hold)."""
 DAY = dt.timedelta(days=1)
 LATE_DAYS = 1
 """How long after a day an article may be dated and still be of it: time zones (retrieval
@@ -93,10 +91,10 @@ class Window:
 
     def may_hold(self, published: str | None) -> bool:
         """Whether an article published then may be about the span: a day in it, up to
-        SPAN_SLACK_DAYS before it when it is a week or more, or LATE_DAYS after, or no date."""
+        SPAN_SLACK_DAYS before it (a week's story may start the weekend before) or LATE_DAYS
+        after, or no date."""
         day = parse_day(published)
-        slack = SPAN_SLACK_DAYS if self.days >= 7 else 0
-        early, late = self.start - slack * DAY, self.end + LATE_DAYS * DAY
+        early, late = self.start - SPAN_SLACK_DAYS * DAY, self.end + LATE_DAYS * DAY
         return day is None or early <= day <= late
 
     @property
