@@ -199,10 +199,8 @@ def entity_recogniser():
     )
 
 
-def foreign_names(
-    sentence: str, passages: list[str], also_known: frozenset[str] = frozenset()
-) -> set[str]:
-    """Names and numbers in the sentence that none of the passages contains (nor also_known).
+def foreign_names(sentence: str, passages: list[str]) -> set[str]:
+    """Names and numbers in the sentence that none of the passages contains.
 
     A small model fills gaps from memory ("Israel said ..."): a name that no passage mentions
     is a sign of that, even when the rest of the sentence overlaps a passage. A number in
@@ -210,7 +208,7 @@ def foreign_names(
     in words is never taken for a name.
     """
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
-    known = known | spelled_in(sentence, passages) | also_known
+    known = known | spelled_in(sentence, passages)
     sentence = spelled_amounts(sentence)  # "$4.3B" is "$4.3 billion", as content_words reads it
 
     def unknown(found: set[str]) -> set[str]:
@@ -284,43 +282,21 @@ def denies(passage_denials: set[str], sentence: str) -> bool:
     return not _NEGATION.search(sentence) and bool(passage_denials & content_words(sentence))
 
 
-QUESTION_NAMES_HELD = 2 / 3
-"""The share of the question's names the passages must hold for the rest of them to count as
-known (question_names_known)."""
-
-
-def question_names_known(question: str, passages: list[str]) -> frozenset[str]:
-    """The question's words, as known as the passages' own, when the passages hold at least
-    two-thirds of the names the question gives: then they tell the story asked about, and a
-    name they lack is the question's wording ("Who returns as Sophie, Arthur's neighbour, in
-    the next Joker film?", passages never saying "Joker"). Holding fewer, they tell another
-    story ("Which company has Nikhil Nanda as its managing director?", no passage naming
-    him), and an answer repeating the missing names is how a look-alike answer reads."""
-    asked = names(question)
-    if not asked:
-        return frozenset()
-    missing = foreign_names(question, passages)
-    held = 1 - len(missing) / len(asked)
-    return frozenset(content_words(question)) if held >= QUESTION_NAMES_HELD else frozenset()
-
-
 def check_sentences(reply: str, passages: list[str], question: str = "") -> list[CheckedSentence]:
     """Each supported sentence of reply with the passages that support it; others are dropped.
 
     A marker is kept when its passages support the sentence, replaced by the passages that do
     when they do not, and added when the model forgot it. Markers naming no passage are
-    ignored. A sentence naming something no passage mentions is dropped whatever it cites
-    (unless the question gave it and the passages hold most of the question's names), and
+    ignored. A sentence naming something no passage mentions is dropped whatever it cites, and
     a passage that denies a sentence ("have not agreed" against "have agreed") never supports it.
     """
     passage_words = [content_words(p) for p in passages]
     denials = [denied_words(p) for p in passages]
-    also_known = question_names_known(question, passages) if question else frozenset()
     checked = []
     for span in prose_sentence_spans(reply):
         raw = reply[span.start : span.end]
         text = MARKER.sub("", raw).strip()
-        if not text or foreign_names(text, passages, also_known):
+        if not text or foreign_names(text, passages):
             continue
         cited = [n - 1 for n in cited_numbers(raw) if 1 <= n <= len(passages)]
         if not content_words(text) or is_refusal(text):
