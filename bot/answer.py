@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -424,6 +425,11 @@ class Briefer:
             return False
         if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
             return True
+        return self.one_passage_answers(question, passages)
+
+    def one_passage_answers(self, question: str, passages: list[Passage]) -> bool:
+        """Whether the judge, asked of each passage alone as the reranker asks it, says one
+        holds the answer (settings.min_judged_relevance). One forward pass a passage."""
         bar = self.settings.min_judged_relevance
         return any(self.judge.p_yes(relevance_messages(question, p)) >= bar for p in passages)
 
@@ -526,9 +532,14 @@ class Briefer:
             answer.verdict_p_yes = self.judge.p_yes(messages)
             return answer.verdict_p_yes
 
+        @functools.cache
+        def on_topic() -> bool:
+            """Asked only of a sentence whose unknown names the question gave, once an answer."""
+            return self.one_passage_answers(question, passages)
+
         evidence = [evidence_text(p) for p in passages]
         verdict = verdict_p_yes if is_yes_no(question) else None
-        sentences = citations.check_answer(draft, evidence, question, verdict)
+        sentences = citations.check_answer(draft, evidence, question, verdict, on_topic)
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))
         if not order:
             return

@@ -221,6 +221,21 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     return unknown(names(sentence))
 
 
+def names_known(
+    sentence: str, passages: list[str], question: str, on_topic: OnTopic | None
+) -> bool:
+    """Whether every name and number of the sentence is in a passage, or was given by the
+    question while the judge says a passage answers it. Answers repeat the question's names
+    ("Zazie Beetz returns as Sophie in the next Joker film" from a passage that never says
+    "Joker"); whether such a passage is about what the question asks is the judge's call, as
+    the reranker asks it (bot.rerank), not a count of words: an invented "Israel said ..."
+    to a question about Israel that no passage answers is still dropped."""
+    foreign = foreign_names(sentence, passages)
+    if not foreign:
+        return True
+    return foreign <= content_words(question) and on_topic is not None and on_topic()
+
+
 def spelled_in(sentence: str, passages: list[str]) -> set[str]:
     """The numbers the sentence gives in digits that a passage gives in words, before the
     same word: "40 boats" from "Forty boats sailed", "41 boats" from "forty-one boats"."""
@@ -282,13 +297,20 @@ def denies(passage_denials: set[str], sentence: str) -> bool:
     return not _NEGATION.search(sentence) and bool(passage_denials & content_words(sentence))
 
 
-def check_sentences(reply: str, passages: list[str], question: str = "") -> list[CheckedSentence]:
+OnTopic = Callable[[], bool]
+"""Whether the judge, reading the passages one by one, says one answers the question."""
+
+
+def check_sentences(
+    reply: str, passages: list[str], question: str = "", on_topic: OnTopic | None = None
+) -> list[CheckedSentence]:
     """Each supported sentence of reply with the passages that support it; others are dropped.
 
     A marker is kept when its passages support the sentence, replaced by the passages that do
     when they do not, and added when the model forgot it. Markers naming no passage are
-    ignored. A sentence naming something no passage mentions is dropped whatever it cites, and
-    a passage that denies a sentence ("have not agreed" against "have agreed") never supports it.
+    ignored. A sentence naming something no passage mentions is dropped whatever it cites
+    (unless the question gave the name and on_topic holds), and a passage that denies a
+    sentence ("have not agreed" against "have agreed") never supports it.
     """
     passage_words = [content_words(p) for p in passages]
     denials = [denied_words(p) for p in passages]
@@ -296,7 +318,7 @@ def check_sentences(reply: str, passages: list[str], question: str = "") -> list
     for span in prose_sentence_spans(reply):
         raw = reply[span.start : span.end]
         text = MARKER.sub("", raw).strip()
-        if not text or foreign_names(text, passages):
+        if not text or not names_known(text, passages, question, on_topic):
             continue
         cited = [n - 1 for n in cited_numbers(raw) if 1 <= n <= len(passages)]
         if not content_words(text) or is_refusal(text):
@@ -331,6 +353,7 @@ def check_answer(
     passages: list[str],
     question: str,
     verdict_p_yes: Callable[[], float] | None = None,
+    on_topic: OnTopic | None = None,
 ) -> list[CheckedSentence]:
     """The sentences of reply that stand, checked against the passages and the question.
 
@@ -341,7 +364,7 @@ def check_answer(
     must hold a number. An empty list means: abstain.
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
-    sentences = check_sentences(body, passages, question)
+    sentences = check_sentences(body, passages, question, on_topic)
     if verdict == "Yes" and _reason_says_no(_first_sentence(body), passages, question):
         verdict = "No"
     if verdict and (sentences or not body.strip() or not says_abstain(body)):

@@ -634,3 +634,36 @@ def test_a_question_about_this_week_is_not_answered_from_an_older_story(
     )
     that_week = briefer.ask(question, as_of=dt.date(2024, 3, 6))
     assert "storm" in that_week.answer and that_week.citations[0].article_id == "vell-march"
+
+
+SEQUEL_CAST = wire_story(
+    "The future of DC movies", "2023-10-24",
+    "Zazie Beetz will be back as Arthur's neighbor and entirely unwitting love interest, Sophie. "
+    "Filming wrapped in April, and the studio has set a release for next October.",
+)  # fmt: skip
+
+
+def test_a_name_the_question_gave_stands_only_when_the_judge_says_a_passage_answers(
+    make_settings, default_judge, tmp_path
+):
+    """Answers repeat the question's names: "Zazie Beetz returns as Sophie in the next Joker
+    film [1]." from a passage that never says "Joker" was dropped for naming what no passage
+    holds (six right drafts of the second short set). The real judge, reading the passage
+    alone, says it answers "Who returns as Sophie ...?", so the name stands; it says no passage
+    answers "What did Israel say about the casting?", so "Israel ..." is still dropped."""
+    cases = (
+        (
+            "Who returns as Sophie in the next Joker film?",
+            "Zazie Beetz returns as Sophie in the next Joker film [1].",
+            False,
+        ),
+        ("What did Israel say about the casting?", "Israel said Beetz would be back [1].", True),
+    )
+    for n, (question, draft, abstained) in enumerate(cases):
+        run = tmp_path / str(n)
+        run.mkdir()
+        settings = make_settings(home=run / "home", min_answerable=0)  # always drafted
+        briefer = briefer_over(settings, run, scripted(draft), default_judge, cast=SEQUEL_CAST)
+        answer = briefer.ask(question)
+        assert answer.abstained is abstained, (question, answer.answer)
+        assert answer.draft == draft

@@ -205,3 +205,26 @@ def test_a_lone_verdict_stands_only_when_the_judge_agrees():
     assert check_answer("No.", passages, question, lambda: 0.9) == []
     [verdict] = check_answer("Yes.", passages, question, lambda: 0.9)
     assert (verdict.text, verdict.passages) == ("Yes", (0,))
+
+
+def test_a_name_only_the_question_gives_needs_the_judges_word_that_a_passage_answers():
+    passages = ["Zazie Beetz will be back as Arthur's neighbor and love interest, Sophie."]
+    question = "Who returns as Sophie in the next Joker film?"
+    reply = "Zazie Beetz returns as Sophie in the next Joker film [1]."
+    asked: list[str] = []
+
+    def judge_says(verdict: bool):
+        def on_topic() -> bool:
+            asked.append("judge")
+            return verdict
+
+        return on_topic
+
+    assert check_sentences(reply, passages, question) == []
+    assert check_sentences(reply, passages, question, judge_says(False)) == []
+    [kept] = check_sentences(reply, passages, question, judge_says(True))
+    assert kept.passages == (0,)
+    # A name neither the passages nor the question hold sinks it, whatever the judge says.
+    invented = "Zazie Beetz returns as Sophie in the next Joker film, Warner said [1]."
+    assert check_sentences(invented, passages, question, judge_says(True)) == []
+    assert len(asked) == 2  # the judge is asked only when the question gave every unknown name
