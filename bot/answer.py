@@ -384,20 +384,21 @@ class Briefer:
                 answer.answer += other_days(passages, window)
             elif self.holds_answer(answer, context, standalone):
                 asked = without_span(standalone, window)
+                on_topic = self.judged_alone(asked, passages)
                 prompt = {"context": context, "question": asked, "hint": hint}
                 for chunk in self.answer_chain.stream(prompt):
                     timings.setdefault("first_token_s", time.perf_counter() - started)
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                if self.declined_though_answerable(answer, asked, passages):
+                if self.declined_though_answerable(answer, asked, on_topic):
                     yield "\n\n"  # the page shows the second draft below the decline
                     draft = []
                     for chunk in self.redraft_chain.stream(prompt):
                         draft.append(chunk)
                         yield chunk
                     answer.draft = "".join(draft)
-                self.check_draft(answer, passages, standalone, window, context)
+                self.check_draft(answer, passages, standalone, window, context, on_topic)
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -413,7 +414,7 @@ class Briefer:
         return answer.p_answerable >= self.settings.min_answerable
 
     def declined_though_answerable(
-        self, answer: Answer, question: str, passages: list[Passage]
+        self, answer: Answer, question: str, on_topic: citations.OnTopic
     ) -> bool:
         """Whether the draft only declines ("The articles don't say.") though the judge was
         confident the passages hold the answer (settings.overrule_decline), or says of one
@@ -425,7 +426,12 @@ class Briefer:
             return False
         if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
             return True
-        return self.one_passage_answers(question, passages)
+        return on_topic()
+
+    def judged_alone(self, question: str, passages: list[Passage]) -> citations.OnTopic:
+        """one_passage_answers for these passages, asked at most once: the redraft check and
+        the name check (citations.names_known) share the answer."""
+        return functools.cache(functools.partial(self.one_passage_answers, question, passages))
 
     def one_passage_answers(self, question: str, passages: list[Passage]) -> bool:
         """Whether the judge, asked of each passage alone as the reranker asks it, says one
@@ -510,16 +516,26 @@ class Briefer:
         question: str,
         window: Window | None,
         context: str,
+        on_topic: citations.OnTopic | None = None,
     ) -> None:
         """Fill in the answer from its draft: citations checked against the question as the
         model drafted it (without_span), then held to the question's span (hold_to_span).
-        evals/recheck.py replays saved drafts through this too."""
-        self._attach(answer, answer.draft or "", passages, without_span(question, window), context)
+        on_topic is judged_alone's for the same question and passages, when the redraft check
+        already made it. evals/recheck.py replays saved drafts through this too."""
+        asked = without_span(question, window)
+        on_topic = on_topic or self.judged_alone(asked, passages)
+        self._attach(answer, answer.draft or "", passages, asked, context, on_topic)
         if window and not answer.abstained:
             hold_to_span(answer, window)
 
     def _attach(
-        self, answer: Answer, draft: str, passages: list[Passage], question: str, context: str
+        self,
+        answer: Answer,
+        draft: str,
+        passages: list[Passage],
+        question: str,
+        context: str,
+        on_topic: citations.OnTopic,
     ) -> None:
         """Fill in the answer from the draft, or leave the abstention when nothing is supported."""
         if citations.says_abstain(draft, yes_no_question=is_yes_no(question)):
@@ -531,11 +547,6 @@ class Briefer:
             messages = judge_messages(verdict_prompt(context, question))
             answer.verdict_p_yes = self.judge.p_yes(messages)
             return answer.verdict_p_yes
-
-        @functools.cache
-        def on_topic() -> bool:
-            """Asked only of a sentence whose unknown names the question gave, once an answer."""
-            return self.one_passage_answers(question, passages)
 
         evidence = [evidence_text(p) for p in passages]
         verdict = verdict_p_yes if is_yes_no(question) else None

@@ -221,6 +221,10 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     return unknown(names(sentence))
 
 
+OnTopic = Callable[[], bool]
+"""Whether the judge, reading the passages one by one, says one answers the question."""
+
+
 def names_known(
     sentence: str, passages: list[str], question: str, on_topic: OnTopic | None
 ) -> bool:
@@ -295,10 +299,6 @@ def denies(passage_denials: set[str], sentence: str) -> bool:
     """Does a passage deny what a sentence affirms? "The nations have agreed" against a passage
     saying "the nations have not agreed": the words match, the claim is the opposite."""
     return not _NEGATION.search(sentence) and bool(passage_denials & content_words(sentence))
-
-
-OnTopic = Callable[[], bool]
-"""Whether the judge, reading the passages one by one, says one answers the question."""
 
 
 def check_sentences(

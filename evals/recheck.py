@@ -41,7 +41,11 @@ RULES = {
 
 
 class SavedJudge:
-    """Answers with the verdict probability the run saved (0.5, no opinion, when none was)."""
+    """Answers with the verdict probability the run saved (0.5, no opinion, when none was).
+
+    A run saves no per-passage verdicts, so the questions asked of each passage alone get the
+    same answer: outside yes/no questions 0.5, at which the default bar lets every name the
+    question gave stand (citations.names_known) where the real judge may not."""
 
     def __init__(self) -> None:
         self.value: float | None = None

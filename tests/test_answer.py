@@ -667,3 +667,26 @@ def test_a_name_the_question_gave_stands_only_when_the_judge_says_a_passage_answ
         answer = briefer.ask(question)
         assert answer.abstained is abstained, (question, answer.answer)
         assert answer.draft == draft
+
+
+def test_the_redraft_and_the_name_check_ask_the_judge_of_each_passage_once(make_settings, tmp_path):
+    """A decline redrafted because one passage alone answers, whose second draft repeats a
+    name only the question gave: both checks need the same per-passage verdicts (one forward
+    pass a passage), so they are asked once."""
+
+    class CountingJudge(SureJudge):
+        alone = 0
+
+        def p_yes(self, messages) -> float:
+            self.alone += any("Does the passage contain the answer" in t for _, t in messages)
+            return super().p_yes(messages)
+
+    judge = CountingJudge()
+    replies = scripted(
+        "The articles don't say.", "Zazie Beetz returns as Sophie in the next Joker film [1]."
+    )
+    settings = make_settings(overrule_decline=1.01)  # redrafted only on the per-passage verdict
+    briefer = briefer_over(settings, tmp_path, replies, judge, cast=SEQUEL_CAST)
+    answer = briefer.ask("Who returns as Sophie in the next Joker film?")
+    assert not answer.abstained and "Zazie Beetz" in answer.answer, answer.answer
+    assert judge.alone == len(answer.retrieved) == 1
