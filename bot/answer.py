@@ -446,16 +446,22 @@ class Briefer:
             return True
         return on_topic()
 
-    def judged_alone(self, question: str, passages: list[Passage]) -> citations.OnTopic:
+    def judged_alone(
+        self, question: str, passages: list[Passage], judge: Judge | None = None
+    ) -> citations.OnTopic:
         """one_passage_answers for these passages, asked at most once: the redraft check and
-        the name check (citations.names_known) share the answer."""
-        return functools.cache(functools.partial(self.one_passage_answers, question, passages))
+        the name check (citations.names_known) share the answer. judge: another than the
+        Briefer's own (evals/recheck.py --judge, which replays with a saved one)."""
+        ask = functools.partial(self.one_passage_answers, question, passages, judge)
+        return functools.cache(ask)
 
-    def one_passage_answers(self, question: str, passages: list[Passage]) -> bool:
+    def one_passage_answers(
+        self, question: str, passages: list[Passage], judge: Judge | None = None
+    ) -> bool:
         """Whether the judge, asked of each passage alone as the reranker asks it, says one
         holds the answer (settings.min_judged_relevance). One forward pass a passage."""
-        bar = self.settings.min_judged_relevance
-        return any(self.judge.p_yes(relevance_messages(question, p)) >= bar for p in passages)
+        judge, bar = judge or self.judge, self.settings.min_judged_relevance
+        return any(judge.p_yes(relevance_messages(question, p)) >= bar for p in passages)
 
     def fitting(
         self, passages: list[Passage], question: str, as_of: dt.date, window: Window | None

@@ -7,7 +7,11 @@ feeds the saved draft and the saved verdict probability through `Briefer._attach
 the result with the eval's own metrics.
 
     python evals/recheck.py RUN/results.jsonl QUESTIONS.jsonl [--corpus DIR] [--split dev]
-        [--without foreign_names --without bare_name ...] [--out REPLAYED.jsonl]
+        [--without foreign_names --without bare_name ...] [--out REPLAYED.jsonl] [--judge]
+
+A run saves the judge's verdict on yes/no questions but not the per-passage verdicts that let
+a name the question gave stand (citations.names_known); with --judge the default model is
+loaded and asked them again (one forward pass a passage, only for such sentences).
 
 Uses the BRIEFING_* settings of the run (the same BRIEFING_HOME reuses its index).
 """
@@ -24,10 +28,12 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot import citations
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article
+from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article, without_span
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.dates import relative_window
 from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
+from bot.judge import Judge, judge_for
+from bot.llm import load_chat_model
 
 RULES = {
     "foreign_names": ("foreign_names", lambda *a, **k: set()),
@@ -43,9 +49,10 @@ RULES = {
 class SavedJudge:
     """Answers with the verdict probability the run saved (0.5, no opinion, when none was).
 
-    A run saves no per-passage verdicts, so the questions asked of each passage alone get the
-    same answer: outside yes/no questions 0.5, at which the default bar lets every name the
-    question gave stand (citations.names_known) where the real judge may not."""
+    A run saves no per-passage verdicts, so without --judge the questions asked of each
+    passage alone get the same answer: outside yes/no questions 0.5, at which the default bar
+    lets every name the question gave stand (citations.names_known) where the real judge may
+    not: such replays overstate the name check."""
 
     def __init__(self) -> None:
         self.value: float | None = None
@@ -74,17 +81,20 @@ def recheck(
     split: str,
     without: list[str],
     out: Path | None = None,
+    judge: Judge | None = None,
 ) -> dict:
     """The replayed run's summary; with out, its rows are written there as results.jsonl is
-    (for `briefing compare`)."""
+    (for `briefing compare`). judge answers the per-passage questions (SavedJudge otherwise)."""
     with rules_off(without):
-        rows = _recheck(results, questions_path, corpus, split)
+        rows = _recheck(results, questions_path, corpus, split, judge)
     if out:
         out.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return summarise(rows)
 
 
-def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> list[dict]:
+def _recheck(
+    results: Path, questions_path: Path, corpus: Path, split: str, per_passage: Judge | None
+) -> list[dict]:
     questions = {q.id: q for q in load_questions(questions_path) if split in ("all", q.split)}
     saved = load_results(results)
     settings = Settings()
@@ -106,7 +116,8 @@ def _recheck(results: Path, questions_path: Path, corpus: Path, split: str) -> l
             answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
             answer.draft = row["draft"]
             window = relative_window(asked, as_of)
-            briefer.check_draft(answer, passages, asked, window, context="")
+            on_topic = briefer.judged_alone(without_span(asked, window), passages, per_passage)
+            briefer.check_draft(answer, passages, asked, window, context="", on_topic=on_topic)
             answer_dict = answer.to_dict()
         rows.append(
             row | {"answer": answer_dict, "score": score(question, answer_dict, row["retrieved"])}
@@ -122,8 +133,14 @@ def main() -> None:
     parser.add_argument("--split", default="all", choices=["all", "dev", "test"])
     parser.add_argument("--without", action="append", default=[], choices=sorted(RULES))
     parser.add_argument("--out", type=Path, help="write the replayed rows here (JSONL)")
+    parser.add_argument(
+        "--judge", action="store_true", help="ask the default model the per-passage questions"
+    )
     args = parser.parse_args()
-    summary = recheck(args.results, args.questions, args.corpus, args.split, args.without, args.out)
+    judge = judge_for(load_chat_model(Settings())) if args.judge else None
+    summary = recheck(
+        args.results, args.questions, args.corpus, args.split, args.without, args.out, judge
+    )
     keys = ("accuracy", "abstention_rate", "false_abstention_rate", "citation_precision")
     print(json.dumps({"without": args.without} | {k: summary.get(k) for k in keys}))
 

@@ -20,6 +20,7 @@ for name, value in {
 
 from bot.config import SAMPLE_CORPUS, Settings  # noqa: E402
 from bot.ingest import ingest_paths  # noqa: E402
+from bot.judge import judge_for  # noqa: E402
 from bot.llm import default_model_path, load_chat_model, tiny_model_path  # noqa: E402
 from bot.store import Store  # noqa: E402
 
@@ -84,6 +85,12 @@ def default_model_file(default_settings) -> Path:
 @pytest.fixture(scope="session")
 def default_model(default_settings, default_model_file):
     return load_chat_model(default_settings)
+
+
+@pytest.fixture(scope="session")
+def default_judge(default_model):
+    """The default model as the judge, as in the product (a scripted model cannot judge)."""
+    return judge_for(default_model)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from bot.answer import (
 )
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
-from bot.judge import judge_for
 from bot.prompts import SYSTEM_PROMPT
 from bot.sources import load_paths
 from bot.store import Passage
@@ -38,12 +37,6 @@ SURE = SureJudge()
 
 def scripted(*replies: str) -> FakeListChatModel:
     return FakeListChatModel(responses=list(replies))
-
-
-@pytest.fixture(scope="session")
-def default_judge(default_model):
-    """The default model as the judge, as in the product (a scripted model cannot judge)."""
-    return judge_for(default_model)
 
 
 def wire_story(title: str, published: str, text: str) -> str:

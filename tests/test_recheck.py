@@ -8,12 +8,13 @@ from bot import citations
 from bot.answer import ABSTAIN_ANSWER
 from bot.config import SAMPLE_CORPUS
 from evals.recheck import recheck
+from tests.test_answer import SEQUEL_CAST
 
 
-def saved_run(tmp_path, draft: str):
+def saved_run(tmp_path, draft: str, asked: str = "Who captured the city of Homs?"):
     question = {
         "id": "q1",
-        "question": "Who captured the city of Homs?",
+        "question": asked,
         "answers": ["rebels"],
         "source_ids": ["homs-falls"],
         "answerable": True,
@@ -49,3 +50,22 @@ def test_a_rule_switched_off_changes_the_replayed_answer_and_comes_back_on(
     assert row["answer"]["answer"].startswith("Israel said Syrian rebels captured Homs")
     assert row["score"]["correct"]
     assert citations.foreign_names("Israel said so.", ["Homs fell."]) == {"israel"}
+
+
+def test_with_a_judge_the_per_passage_questions_are_asked_not_answered_from_the_run(
+    tmp_path, default_judge, monkeypatch
+):
+    """A name only the question gave stands when the judge says a passage answers it. The saved
+    judge answers 0.5, which lets it stand; the model, asked, says no passage tells what Israel
+    said about the casting (as in tests/test_answer.py), so the sentence is dropped as it is
+    in the live answer."""
+    monkeypatch.setenv("BRIEFING_HOME", str(tmp_path / "home"))
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "cast.md").write_text(SEQUEL_CAST)
+    draft = "Israel said Beetz would be back [1]."
+    results, questions = saved_run(tmp_path, draft, "What did Israel say about the casting?")
+    saved = recheck(results, questions, corpus, "all", [])
+    assert saved["false_abstention_rate"] == 0.0
+    asked = recheck(results, questions, corpus, "all", [], judge=default_judge)
+    assert asked["false_abstention_rate"] == 1.0
