@@ -196,7 +196,8 @@ def names_an_outlet(question: str, passages: list[Passage]) -> bool:
     Roar" for "The Roar | Sports Writers Blog"). Only then does the model see the outlets: the
     default model gave the heading's outlet as the answer ("The Age" for the podcast a player
     shares with his brother, "The Roar" for a rugby team), 7 wrong answers over four question
-    sets where no right one named it. The reader still sees each citation's outlet."""
+    sets where no right one named it. The reader still sees each citation's outlet. A
+    false match ("at the age of 35" for The Age) only shows the outlets, as before."""
     asked = question.lower()
     outlets = {re.split(r"\s+[|–-]\s+", p.source)[0].lower() for p in passages if p.source}
     return any(re.search(rf"\b{re.escape(o)}\b", asked) for o in outlets if o)
@@ -205,11 +206,11 @@ def names_an_outlet(question: str, passages: list[Passage]) -> bool:
 def format_passages(
     passages: list[Passage], window: Window | None = None, outlets: bool = True
 ) -> str:
-    """Numbered passages under their article's headline, source (with outlets) and date, as
-    the model sees them. Passages of one article share one heading: a source repeated above
-    every passage is taken for the answer to "which outlet reported...?", and costs prompt
-    time. An article inside the span the question points at says so in the question's words
-    (within "this week"): the small model does not count days from a date."""
+    """Numbered passages under their article's headline, outlet (unless outlets is False)
+    and date, as the model sees them. Passages of one article share one heading: a source
+    repeated above every passage is taken for the answer to "which outlet reported...?", and
+    costs prompt time. An article inside the span the question points at says so in the
+    question's words (within "this week"): the small model does not count days from a date."""
     blocks = []
     for n, p in enumerate(passages, 1):
         if n == 1 or passages[n - 2].article_id != p.article_id:
