@@ -179,45 +179,26 @@ def window_first(passages: list[Passage], window: Window | None) -> list[Passage
     return sorted(passages, key=lambda p: not window.holds(p.published))
 
 
-def prompt_context(
-    passages: list[Passage], window: Window | None, as_of: dt.date, question: str = ""
-) -> str:
+def prompt_context(passages: list[Passage], window: Window | None, as_of: dt.date) -> str:
     """The part of the prompt before the question: the day it is asked (when the question
-    counts from it), then the passages, their outlets only when the question names one
-    (names_an_outlet). The answer and the support checks share it, so the model reads it
-    once."""
+    counts from it), then the passages. The answer and the support checks share it, so the
+    model reads it once."""
     today = f"Today is {as_of:%A, %d %B %Y}.\n\n" if window else ""
-    shown = format_passages(passages, window, outlets=names_an_outlet(question, passages))
-    return f"{today}Passages:\n\n{shown}\n\n"
+    return f"{today}Passages:\n\n{format_passages(passages, window)}\n\n"
 
 
-def names_an_outlet(question: str, passages: list[Passage]) -> bool:
-    """Whether the question names the outlet of a passage ("according to TechCrunch", "The
-    Roar" for "The Roar | Sports Writers Blog"). Only then does the model see the outlets: the
-    default model gave the heading's outlet as the answer ("The Age" for the podcast a player
-    shares with his brother, "The Roar" for a rugby team), 7 wrong answers over four question
-    sets where no right one named it. The reader still sees each citation's outlet. A
-    false match ("at the age of 35" for The Age) only shows the outlets, as before."""
-    asked = question.lower()
-    outlets = {re.split(r"\s+[|–-]\s+", p.source)[0].lower() for p in passages if p.source}
-    return any(re.search(rf"\b{re.escape(o)}\b", asked) for o in outlets if o)
-
-
-def format_passages(
-    passages: list[Passage], window: Window | None = None, outlets: bool = True
-) -> str:
-    """Numbered passages under their article's headline, outlet (unless outlets is False)
-    and date, as the model sees them. Passages of one article share one heading: a source
-    repeated above every passage is taken for the answer to "which outlet reported...?", and
-    costs prompt time. An article inside the span the question points at says so in the
-    question's words (within "this week"): the small model does not count days from a date."""
+def format_passages(passages: list[Passage], window: Window | None = None) -> str:
+    """Numbered passages under their article's headline, source and date, as the model sees
+    them. Passages of one article share one heading: a source repeated above every passage
+    is taken for the answer to "which outlet reported...?", and costs prompt time. An article
+    inside the span the question points at says so in the question's words (within "this
+    week"): the small model does not count days from a date."""
     blocks = []
     for n, p in enumerate(passages, 1):
         if n == 1 or passages[n - 2].article_id != p.article_id:
             inside = window is not None and window.holds(p.published)
             when = f'within "{window.phrase}"' if inside else ""
-            source = p.source if outlets else None
-            meta = ", ".join(x for x in (source, p.published, when) if x)
+            meta = ", ".join(x for x in (p.source, p.published, when) if x)
             blocks.append(f'Article: "{p.title}"' + (f" ({meta})" if meta else ""))
         blocks.append(f"[{n}] {p.text}")
     return "\n".join(blocks)
@@ -398,7 +379,7 @@ class Briefer:
             hint = answer_hint(standalone)
             ordered = window_first(by_article(passages), window)
             passages = self.fitting(ordered, standalone + hint, as_of, window)
-            context = prompt_context(passages, window, as_of, standalone)
+            context = prompt_context(passages, window, as_of)
             if from_another_time(passages, window):
                 answer.answer += other_days(passages, window)
             elif self.holds_answer(answer, context, standalone):
@@ -471,7 +452,7 @@ class Briefer:
         left out rather than overflowing it (long passages, a small context)."""
 
         def prompt(kept: list[Passage]) -> str:
-            return SYSTEM_PROMPT + prompt_context(kept, window, as_of, question) + question
+            return SYSTEM_PROMPT + prompt_context(kept, window, as_of) + question
 
         budget = prompt_budget(self.settings)
         kept = fit(passages, prompt, self.count_tokens, budget)

@@ -208,7 +208,7 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     in words is never taken for a name.
     """
     known = set().union(*(content_words(p) for p in passages)) if passages else set()
-    known = known | spelled_in(sentence, passages) | numbers_glued_in(known)
+    known = known | spelled_in(sentence, passages)
     sentence = spelled_amounts(sentence)  # "$4.3B" is "$4.3 billion", as content_words reads it
 
     def unknown(found: set[str]) -> set[str]:
@@ -219,16 +219,6 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
     if not unknown(_name_tokens(_NAME_OR_NUMBER.findall(sentence))):
         return set()
     return unknown(names(sentence))
-
-
-_GLUED_NUMBER = re.compile(r"^(\d+)[a-z]")
-
-
-def numbers_glued_in(words: set[str]) -> set[str]:
-    """The numbers that open words glued to letters ("1pm", "49ers"): a sentence's names
-    and numbers are read number apart from letters, so "at 1pm" quoted from a passage has the
-    number "1", which the passage holds only inside "1pm"."""
-    return {m[1] for w in words if (m := _GLUED_NUMBER.match(w))}
 
 
 OnTopic = Callable[[], bool]

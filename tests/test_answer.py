@@ -13,8 +13,6 @@ from bot.answer import (
     by_article,
     format_passages,
     is_yes_no,
-    names_an_outlet,
-    prompt_context,
     window_first,
 )
 from bot.config import SAMPLE_CORPUS
@@ -345,25 +343,6 @@ def test_passages_are_grouped_by_article_in_the_order_of_their_best_passage():
         'Article: "storm news" (Wire, 2024-12-07)',
         "[3] S1.",
     ]
-
-
-def test_the_model_sees_the_outlets_only_when_the_question_names_one():
-    """Shown "(The Age, 2023-10-01)" above a passage on Travis Kelce's podcast, the default
-    model answered "The Age" to what the podcast is called."""
-    import datetime as dt
-
-    def passage(article: str, source: str) -> Passage:
-        return Passage(article, f"{article} news", source, "2023-10-01", None, "Text.", 0, 5)
-
-    shown = [passage("pod", "The Age"), passage("roar", "The Roar | Sports Writers Blog")]
-    today = dt.date(2023, 10, 2)
-    plain = prompt_context(shown, None, today, "What is the podcast he shares called?")
-    assert 'Article: "pod news" (2023-10-01)' in plain and "The Age" not in plain
-    for named in ("What did The Age report?", "According to the Roar, who won?"):
-        context = prompt_context(shown, None, today, named)
-        assert '"pod news" (The Age, 2023-10-01)' in context, named
-        assert "(The Roar | Sports Writers Blog, 2023-10-01)" in context, named
-    assert not names_an_outlet("Which agency did he head?", shown)  # "The Age" is a word
 
 
 def test_articles_inside_the_span_the_question_names_come_first_and_say_so():
