@@ -170,6 +170,13 @@ def evidence_text(passage: Passage) -> str:
     return f"{meta}\n{passage.text}"
 
 
+def outlets_unnamed(passages: list[Passage]) -> list[str]:
+    """The outlets of the passages' headings that no passage's text names: known to the model
+    only from a heading, so no answer (citations.says_more_than_asked)."""
+    sources = dict.fromkeys(p.source for p in passages if p.source)
+    return [s for s in sources if not any(s in p.text for p in passages)]
+
+
 def window_first(passages: list[Passage], window: Window | None) -> list[Passage]:
     """The articles published in the span the question points at ("this week") before the
     others, each group in its own order: a small model takes the first story that fits, and
@@ -556,7 +563,8 @@ class Briefer:
 
         evidence = [evidence_text(p) for p in passages]
         verdict = verdict_p_yes if is_yes_no(question) else None
-        sentences = citations.check_answer(draft, evidence, question, verdict, on_topic)
+        outlets = outlets_unnamed(passages)
+        sentences = citations.check_answer(draft, evidence, question, verdict, on_topic, outlets)
         order = list(dict.fromkeys(i for s in sentences for i in s.passages))
         if not order:
             return

@@ -7,7 +7,7 @@ passage also contains. It is fast, needs no model, and is easy to explain; see t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -354,6 +354,7 @@ def check_answer(
     question: str,
     verdict_p_yes: Callable[[], float] | None = None,
     on_topic: OnTopic | None = None,
+    outlets: Sequence[str] = (),
 ) -> list[CheckedSentence]:
     """The sentences of reply that stand, checked against the passages and the question.
 
@@ -361,7 +362,8 @@ def check_answer(
     probability, reading the same passages, that the answer is Yes) the opening Yes or No is
     checked apart from its reasons, flipped when a passage denies its clause, and dropped with
     the whole answer when the judge clearly contradicts it; and an answer to "How many ...?"
-    must hold a number. An empty list means: abstain.
+    must hold a number; and an answer must say more than the question and the passages'
+    outlets (their headings' sources) already do. An empty list means: abstain.
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question, on_topic)
@@ -374,7 +376,7 @@ def check_answer(
         ):
             return []  # the passages say otherwise: never "No [1]" citing a passage saying yes
         sentences = _with_verdict(verdict, sentences, passages, question)
-    if not verdict and not says_more_than_asked(question, sentences):
+    if not verdict and not says_more_than_asked(question, sentences, outlets):
         return []
     return sentences if _of_the_kind_asked(question, sentences) else []
 
@@ -415,14 +417,21 @@ def _denied(sentence: str, evidence: list[str]) -> bool:
     )
 
 
-def says_more_than_asked(question: str, sentences: list[CheckedSentence]) -> bool:
+def says_more_than_asked(
+    question: str, sentences: list[CheckedSentence], outlets: Sequence[str] = ()
+) -> bool:
     """Whether the answer holds a word the question did not: one made of the question's own
     words answers nothing ("Whose death helped Robin Williams get off drugs?" answered "Robin
     Williams' death helped him get off drugs [1]."), however well the passages support it. A
-    question offering the answers to choose from ("Google or Apple?") is answered in its words."""
+    question offering the answers to choose from ("Google or Apple?") is answered in its words.
+
+    The outlets that published the passages count as given too: the prompt's headings name
+    them, and the default model takes a heading's outlet for the answer ("Revyuh Media [1]."
+    for the journal a study appeared in, "The Sydney Morning Herald wrote the new crime
+    novel ..."). An outlet is an answer only when a passage's text names it."""
     if re.search(r"\bor\b", question):
         return True
-    asked = content_words(question)
+    asked = content_words(question) | content_words(" ".join(outlets))
     return any(content_words(s.text) - asked for s in sentences)
 
 

@@ -94,6 +94,28 @@ def test_an_answer_in_the_questions_own_words_answers_nothing():
     assert check_answer("Williams got off drugs [1].", ["Williams got off drugs."], choice)
 
 
+def test_an_outlet_known_only_from_a_heading_is_no_answer():
+    """Shown "Article: ... (Revyuh Media, 2023-11-24)", the default model answered "Revyuh
+    Media" for the journal a study appeared in. An outlet the passages' text names is one."""
+    heading = "Study steers stem cells Revyuh Media 24 November 2023\n"
+    text = "The study, published in Science Advances, steers the fate of stem cells."
+    asked = "Which journal published the study on steering stem cells' fate?"
+    assert check_answer("Revyuh Media [1].", [heading + text], asked)  # the heading holds it
+    outlets = ["Revyuh Media"]
+    assert check_answer("Revyuh Media [1].", [heading + text], asked, outlets=outlets) == []
+    [s] = check_answer("Science Advances [1].", [heading + text], asked, outlets=outlets)
+    assert s.passages == (0,)
+
+
+def test_an_outlet_a_passage_names_may_be_the_answer():
+    from bot.answer import outlets_unnamed
+    from bot.store import Passage
+
+    story = Passage("a", "Pulled", "The Age", "2023-10-24", None, "Wired pulled the story.", 0, 23)
+    wire = Passage("b", "Wired's note", "Wired", "2023-10-24", None, "Wired pulled it.", 0, 16)
+    assert outlets_unnamed([story, wire]) == ["The Age"]
+
+
 def test_the_stock_recipes_ways_of_abstaining_count_too():
     assert says_abstain("The population of Homs is not provided in the given context.")
     assert says_abstain("I don't know.")
