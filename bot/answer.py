@@ -117,6 +117,9 @@ class Answer:
     """The judge's probability that the passages hold the answer (not in to_dict; eval keeps it)."""
     draft: str | None = None
     """The model's raw reply before the citation check (not in to_dict; eval reports keep it)."""
+    second_look: bool = False
+    """Whether the draft was written again from the first article's passages alone
+    (Briefer.to_redraft_from; not in to_dict; eval keeps it, so evals/recheck.py can replay)."""
 
     def to_dict(self) -> dict:
         """Exactly the answer JSON of GUIDE.md: every field but the eval-only details()."""
@@ -132,6 +135,7 @@ class Answer:
             "draft": self.draft,
             "verdict_p_yes": self.verdict_p_yes,
             "p_answerable": self.p_answerable,
+            "second_look": self.second_look,
             "retrieved": [p.article_id for p in self.retrieved],
             "judged": [[p.article_id, p.score] for p in self.judged],
         }
@@ -398,7 +402,13 @@ class Briefer:
                     draft.append(chunk)
                     yield chunk
                 answer.draft = "".join(draft)
-                if self.declined_though_answerable(answer, asked, on_topic):
+                again = self.to_redraft_from(answer, asked, passages, on_topic)
+                if again:
+                    if again != passages:
+                        answer.second_look = True
+                        passages, on_topic = again, self.judged_alone(asked, again)
+                        context = prompt_context(passages, window, as_of)
+                        prompt = {"context": context, "question": asked, "hint": hint}
                     yield "\n\n"  # the page shows the second draft below the decline
                     draft = []
                     for chunk in self.redraft_chain.stream(prompt):
@@ -420,17 +430,38 @@ class Briefer:
         answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
         return answer.p_answerable >= self.settings.min_answerable
 
+    def to_redraft_from(
+        self,
+        answer: Answer,
+        question: str,
+        passages: list[Passage],
+        on_topic: citations.OnTopic,
+    ) -> list[Passage]:
+        """The passages to write a draft that only declines again from; none to let it stand
+        (or for a draft that answers). All of them when the judge says they hold the answer
+        (declined_though_answerable). Else, when they come from several articles, the first
+        article's alone: among several stories the default model declined questions that the
+        first one answers, and shown that story alone it answered them (README, Results:
+        seventeenth session). From one article, a second draft would only loosen the rules,
+        which then also answer what the passages do not hold. The second draft is checked
+        like the first, against the passages it was written from."""
+        if not citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question)):
+            return []
+        if self.declined_though_answerable(answer, question, on_topic):
+            return passages
+        first = [p for p in passages if p.article_id == passages[0].article_id]
+        return first if len(first) < len(passages) else []
+
     def declined_though_answerable(
         self, answer: Answer, question: str, on_topic: citations.OnTopic
     ) -> bool:
-        """Whether the draft only declines ("The articles don't say.") though the judge was
-        confident the passages hold the answer (settings.overrule_decline), or says of one
-        passage shown that it holds the answer (settings.min_judged_relevance, asked of each
-        passage alone as the reranker asks it): then it is written again under rules that do
-        not dictate the decline (prompts.REDRAFT_PROMPT). Read alone, the passage that
-        answers stands out where, among the others, the judge wavered (README, Results)."""
-        if not citations.says_abstain(answer.draft or "", yes_no_question=is_yes_no(question)):
-            return False
+        """Whether a draft that only declines ("The articles don't say.") does so though the
+        judge was confident the passages hold the answer (settings.overrule_decline), or says
+        of one passage shown that it holds the answer (settings.min_judged_relevance, asked of
+        each passage alone as the reranker asks it): then it is written again from them all
+        under rules that do not dictate the decline (prompts.REDRAFT_PROMPT). Read alone, the
+        passage that answers stands out where, among the others, the judge wavered (README,
+        Results)."""
         if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
             return True
         return on_topic()

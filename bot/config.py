@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     min_judged_relevance: float = 0.5
     """The judge's probability that a passage holds (part of) the answer: with rerank, below it
     a passage is not shown to the model (none left: the bot abstains without drafting);
-    always, at it a draft that only declined is written again (Briefer.declined_though_answerable)
+    always, at it a draft that only declined is written again from all the passages, not from
+    the first article's alone (Briefer.to_redraft_from)
     and a name the question gave may stand in an answer sentence (citations.names_known);
     above 1: never."""
     min_answerable: float = 0.5

@@ -354,6 +354,7 @@ def run_eval(
                 "draft": details["draft"],
                 "verdict_p_yes": details["verdict_p_yes"],
                 "p_answerable": details.get("p_answerable"),
+                "second_look": details.get("second_look", False),
                 "retrieved": retrieved,
                 "judged": details["judged"],
                 "score": score(question, data, retrieved),

@@ -9,6 +9,9 @@ the result with the eval's own metrics.
     python evals/recheck.py RUN/results.jsonl QUESTIONS.jsonl [--corpus DIR] [--split dev]
         [--without foreign_names --without bare_name ...] [--out REPLAYED.jsonl] [--judge]
 
+A draft written again from the first article alone (second_look) is checked against that
+article's passages, as it was.
+
 A run saves the judge's verdict on yes/no questions but not the per-passage verdicts that let
 a name the question gave stand (citations.names_known); with --judge the default model is
 loaded and asked them again (one forward pass a passage, only for such sentences).
@@ -28,7 +31,14 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from bot import citations
-from bot.answer import ABSTAIN_ANSWER, Answer, Briefer, by_article, without_span
+from bot.answer import (
+    ABSTAIN_ANSWER,
+    Answer,
+    Briefer,
+    by_article,
+    window_first,
+    without_span,
+)
 from bot.config import SAMPLE_CORPUS, Settings
 from bot.dates import relative_window
 from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
@@ -116,6 +126,9 @@ def _recheck(
             answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
             answer.draft = row["draft"]
             window = relative_window(asked, as_of)
+            if row.get("second_look"):  # written again from the first article alone
+                first = window_first(passages, window)[0].article_id
+                passages = [p for p in passages if p.article_id == first]
             on_topic = briefer.judged_alone(without_span(asked, window), passages, per_passage)
             briefer.check_draft(answer, passages, asked, window, context="", on_topic=on_topic)
             answer_dict = answer.to_dict()

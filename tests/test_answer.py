@@ -495,26 +495,55 @@ def test_a_short_question_whose_first_passage_answers_it_is_answered(
     assert answer.p_answerable >= briefer.settings.overrule_decline
 
 
-def test_a_decline_is_drafted_again_only_when_the_judge_says_the_passages_answer(
+class RecordingModel(FakeListChatModel):
+    """A scripted model that keeps the last message of each prompt it was given."""
+
+    prompts: list[str] = []
+
+    def _stream(self, messages, *args, **kwargs):
+        self.prompts.append(str(messages[-1].content))
+        return super()._stream(messages, *args, **kwargs)
+
+
+def test_a_decline_is_drafted_again_from_all_passages_or_the_first_article_alone(
     make_settings, default_judge, tmp_path
 ):
-    """A draft that only declines is written again (the second scripted reply) when the judge's
-    probability that the passages hold the answer reaches settings.overrule_decline, or its
-    probability that one passage alone does reaches settings.min_judged_relevance (the real
-    judge says so of the Velo passage: the last case), and stands as the abstention else."""
+    """A draft that only declines is written again (the second scripted reply): from all the
+    passages when the judge's probability that they hold the answer reaches
+    settings.overrule_decline, or its probability that one passage alone does reaches
+    settings.min_judged_relevance (the real judge says so of the Velo passage); else, when
+    several articles are shown, from the first article's passages alone, which the second
+    draft is then checked against; with one article shown, the decline stands."""
     velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
-    replies = ("The articles don't say.", "Velo posted $219 million of net income [1].")
+    rival = wire_story(
+        "Brisk reports a quarterly loss", "2023-11-08",
+        "Brisk reported a net loss of $12 million for the quarter that ended in September.",
+    )  # fmt: skip
+    replies = ["The articles don't say.", "Velo posted $219 million of net income [1]."]
     bars = ((0.0, 1.01, True), (1.01, 0.0, True), (1.01, 1.01, False), (1.01, 0.5, True))
-    for overrule, judged, redrafted in bars:
+    for overrule, judged, from_all in bars:
         run = tmp_path / f"{overrule}-{judged}"
         run.mkdir()
-        settings = make_settings(
-            overrule_decline=overrule, min_judged_relevance=judged, home=run / "home"
+        settings = make_settings(  # relative_relevance 0: the rival story is shown too
+            overrule_decline=overrule,
+            min_judged_relevance=judged,
+            relative_relevance=0.0,
+            home=run / "home",
         )
-        briefer = briefer_over(settings, run, scripted(*replies), default_judge, velo=velo)
+        model = RecordingModel(responses=replies, prompts=[])
+        briefer = briefer_over(settings, run, model, default_judge, velo=velo, rival=rival)
         answer = briefer.ask("What net income did Velo post for the third quarter?")
-        assert answer.abstained is not redrafted, answer.answer
-        assert ("219" in answer.answer) is redrafted
+        assert not answer.abstained and "219" in answer.answer, answer.answer
+        assert [c.article_id for c in answer.citations] == ["velo"]
+        assert answer.second_look is not from_all
+        first, second = model.prompts
+        assert "Brisk" in first, first
+        assert ("Brisk" in second) is from_all, second
+    settings = make_settings(overrule_decline=1.01, min_judged_relevance=1.01)
+    model = RecordingModel(responses=replies, prompts=[])
+    briefer = briefer_over(settings, tmp_path, model, default_judge, velo=velo)
+    answer = briefer.ask("What net income did Velo post for the third quarter?")
+    assert answer.abstained and len(model.prompts) == 1
 
 
 def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
