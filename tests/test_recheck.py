@@ -69,3 +69,28 @@ def test_with_a_judge_the_per_passage_questions_are_asked_not_answered_from_the_
     assert saved["false_abstention_rate"] == 0.0
     asked = recheck(results, questions, corpus, "all", [], judge=default_judge)
     assert asked["false_abstention_rate"] == 1.0
+
+
+def test_a_second_look_is_replayed_against_the_first_article_alone(tmp_path, monkeypatch):
+    """A draft written again from the first article alone (Briefer.to_redraft_from) cites its
+    passages only: replayed against every passage shown, a sentence from another article would
+    stand where the live check dropped it."""
+    from tests.test_answer import VELO_NUMBERS, wire_story
+
+    monkeypatch.setenv("BRIEFING_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BRIEFING_RELATIVE_RELEVANCE", "0")  # the rival story is shown too
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "velo.md").write_text(wire_story("Velo posts profit", "2023-11-07", VELO_NUMBERS))
+    rival = "Brisk reported a net loss of $12 million for the quarter that ended in September."
+    (corpus / "rival.md").write_text(wire_story("Brisk reports a loss", "2023-11-08", rival))
+    draft = "Brisk reported a net loss of $12 million [1]."
+    results, questions = saved_run(tmp_path, draft, "What net income did Velo post?")
+    replays = []
+    for second_look in (False, True):
+        row = json.loads(results.read_text()) | {"second_look": second_look}
+        results.write_text(json.dumps(row))
+        replayed = tmp_path / f"replayed-{second_look}.jsonl"
+        recheck(results, questions, corpus, "all", [], out=replayed)
+        replays.append(json.loads(replayed.read_text())["answer"]["abstained"])
+    assert replays == [False, True]
