@@ -163,10 +163,7 @@ NUMBER_WORDS = frozenset(
     for word in re.findall(r"[a-z]+", spelled)
 ) | {"hundred", "thousand", "million", "billion"}
 """English's number words, cardinal and ordinal, as num2words spells them ("forty", "third")."""
-_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*\w*)")
-"""A capitalised word, or a number with the letters glued to it ("1pm", "49ers", "16th"):
-whole words, cut into tokens as content_words cuts the passages' words, so "1pm" in a
-sentence is the passage's "1pm", not a "1" that no passage holds."""
+_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
 
 
 def names(sentence: str) -> set[str]:
