@@ -691,6 +691,24 @@ def test_a_name_the_question_gave_stands_only_when_the_judge_says_a_passage_answ
         assert answer.draft == draft
 
 
+def test_the_outlet_of_a_heading_is_no_answer_unless_the_article_names_it(make_settings, tmp_path):
+    """Shown `(Revyuh Media, 2023-11-24)` above a study, the default model answered "Revyuh
+    Media [1]." for the journal that published it; every citation check passed, since the
+    heading holds the name. An outlet the article's text names may be the answer."""
+    study = (
+        "---\ntitle: Stem cells steered\nsource: Revyuh Media\npublished: 2023-11-24\n---\n"
+        "The study, published in Science Advances, steers the fate of stem cells.\n"
+    )
+    asked = "Which journal published the study on steering stem cells?"
+    for reply, abstained in (("Revyuh Media [1].", True), ("Science Advances [1].", False)):
+        run = tmp_path / reply[:7]
+        run.mkdir()
+        settings = make_settings(home=run / "home")
+        briefer = briefer_over(settings, run, scripted(reply), SURE, study=study)
+        answer = briefer.ask(asked)
+        assert answer.abstained is abstained, answer.answer
+
+
 def test_the_redraft_and_the_name_check_ask_the_judge_of_each_passage_once(make_settings, tmp_path):
     """A decline redrafted because one passage alone answers, whose second draft repeats a
     name only the question gave: both checks need the same per-passage verdicts (one forward
