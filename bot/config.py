@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     llm_threads: int | None = None
     llm_context: int = 4096
     max_answer_tokens: int = 200
+    lookup_tokens: int = 10
+    """The local model guesses up to this many tokens ahead from the prompt and checks them
+    in one batch (prompt lookup, bot.llm): answers quote their passages. 0: one at a time."""
 
     max_question_chars: int = 2000
     """Longest question, in characters; a longer one is refused before the model sees it."""

@@ -67,8 +67,9 @@ class LlamaJudge:
         llama.eval(tokens[shared:])
         self.evaluated += len(tokens) - shared
         # llama-cpp-python keeps no logits unless every token's are kept (logits_all, slow):
-        # read the last token's straight from the context.
-        return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+        # read the last token's straight from the context (the last of those it computed:
+        # a batch as short as the chat model's guesses has every token's, bot.llm).
+        return np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),))
 
 
 def chat_formatter(llama):

@@ -169,3 +169,44 @@ def test_the_settings_reach_llama_cpp(tiny_settings):
     assert (model.temperature, model.max_tokens) == (0.0, tiny_settings.max_answer_tokens)
     assert model.client.n_ctx() == tiny_settings.llm_context
     assert model.client.context_params.n_threads == 1
+    assert model.client.lookup_tokens == tiny_settings.lookup_tokens == model.lookup_tokens > 0
+
+
+PASSAGE = (
+    "The harbour of Vell closed on Tuesday after a storm damaged the north pier, and the "
+    "ferries to Arlo will sail from the south quay until the repairs are finished in June."
+)
+
+
+def test_prompt_lookup_checks_guessed_tokens_in_batches(monkeypatch):
+    """The reply quotes the prompt, so the tokens guessed from it are checked several at a
+    time: fewer model calls than tokens written (one call a token without lookup)."""
+    model = LlamaCppChat(**TINY, max_tokens=48, lookup_tokens=10)
+    calls = []
+    evaluate = model.client.eval
+
+    def counted(tokens):
+        calls.append(len(tokens))
+        evaluate(tokens)
+
+    monkeypatch.setattr(model.client, "eval", counted)
+    reply = model.invoke([HumanMessage(f"Repeat this sentence exactly:\n{PASSAGE}")])
+    written = reply.usage_metadata["output_tokens"]
+    assert PASSAGE[:40] in reply.text  # it did quote the prompt
+    assert written > 20 and len(calls) - 1 < written / 2  # the first call reads the prompt
+    assert max(calls[1:]) > 1
+
+
+def test_the_judge_reads_the_last_tokens_probability_after_a_batch_of_guesses():
+    """A judge's prompt that differs from the cached one in its last few tokens is read in one
+    batch as short as the guesses, which holds every token's logits: the judge must read the
+    last token's, as it would without lookup."""
+    asked = [("system", "Reply Yes or No."), ("user", f"{PASSAGE}\n\nDid the harbour close?")]
+    again = [asked[0], (asked[1][0], asked[1][1].replace("close?", "open?"))]
+    looking = judge_for(LlamaCppChat(**TINY, lookup_tokens=10))
+    plain = judge_for(LlamaCppChat(**TINY))
+    looking.p_yes(asked)
+    before = looking.evaluated
+    p = looking.p_yes(again)
+    assert looking.evaluated - before <= 11  # only the changed end was read, in one batch
+    assert p == pytest.approx(plain.p_yes(again), abs=0.02)
