@@ -261,7 +261,7 @@ class TokenCounter(BaseCallbackHandler):
 
 def answers_stage(work: Path, plan: Plan, settings: Settings) -> dict:
     from bot.answer import Briefer
-    from bot.evaluate import eval_collection
+    from bot.evaluate import eval_collection, stock_model_settings
     from bot.ingest import ingest_paths
     from bot.llm import load_chat_model
     from bot.stock import StockPipeline, stock_split
@@ -272,8 +272,9 @@ def answers_stage(work: Path, plan: Plan, settings: Settings) -> dict:
     chat_model = load_chat_model(home)
     llama = getattr(chat_model, "client", None)
     counter = TokenCounter(llama) if llama is not None else None
+    stock_model = load_chat_model(stock_model_settings(home))
     if counter:
-        chat_model.callbacks = [counter]
+        chat_model.callbacks = stock_model.callbacks = [counter]
     ours_store = Store(home)
     ingest_paths([SAMPLE_CORPUS], home, store=ours_store)
     stock_name = eval_collection(SAMPLE_CORPUS, "stock", home)
@@ -281,7 +282,7 @@ def answers_stage(work: Path, plan: Plan, settings: Settings) -> dict:
     ingest_paths([SAMPLE_CORPUS], home, store=stock_store)
     pipelines = {
         "ours": Briefer(home, store=ours_store, chat_model=chat_model),
-        "stock": StockPipeline(home, stock_store, chat_model, model_label(home)),
+        "stock": StockPipeline(home, stock_store, stock_model, model_label(home)),
     }
     result: dict[str, Any] = {"questions": [q.id for q in questions]}
     for name, pipeline in pipelines.items():

@@ -286,6 +286,12 @@ def eval_collection(corpus: Path, pipeline: str, settings: Settings) -> str:
     return f"eval-{pipeline}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
+def stock_model_settings(settings: Settings) -> Settings:
+    """The stock recipe runs the model as LangChain's ChatLlamaCpp does, a token at a time:
+    prompt lookup (settings.lookup_tokens) is ours."""
+    return settings.model_copy(update={"lookup_tokens": 0})
+
+
 def build_pipeline(pipeline: str, corpus: Path, settings: Settings, load_model: bool = True):
     """Index the corpus (unchanged articles are skipped); return an object with ask/retrieve."""
     from bot.stock import StockPipeline, stock_split
@@ -294,7 +300,8 @@ def build_pipeline(pipeline: str, corpus: Path, settings: Settings, load_model: 
     splitter = stock_split if pipeline == "stock" else None
     store = Store(settings, collection=collection, splitter=splitter)
     print(ingest_paths([corpus], settings, store=store).summary())
-    chat_model = load_chat_model(settings) if load_model else None
+    model_settings = stock_model_settings(settings) if pipeline == "stock" else settings
+    chat_model = load_chat_model(model_settings) if load_model else None
     if pipeline == "stock":
         return StockPipeline(settings, store, chat_model, model_name(settings))
     if not chat_model:

@@ -217,6 +217,17 @@ def test_eval_command_writes_the_three_outputs(tmp_path, models_dir, pipeline):
     assert (out / "latency.png").stat().st_size > 0
 
 
+def test_the_stock_recipe_writes_a_token_at_a_time_and_ours_looks_ahead(tiny_settings):
+    """Prompt lookup is ours: the stock recipe runs the model as LangChain's ChatLlamaCpp
+    does, so that its latency is the recipe's."""
+    from bot.evaluate import build_pipeline
+
+    stock = build_pipeline("stock", SAMPLE_CORPUS, tiny_settings)
+    ours = build_pipeline("ours", SAMPLE_CORPUS, tiny_settings)
+    assert stock.chain.steps[1].client.draft_model is None
+    assert ours.chat_model.client.lookup_tokens == tiny_settings.lookup_tokens > 0
+
+
 def test_eval_with_the_gold_hidden_answers_from_what_is_left(tmp_path, models_dir):
     """The sample corpus is one article: hidden, nothing is found and every answer abstains."""
     from bot.llm import tiny_model_path
