@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from langchain_core.language_models import BaseChatModel
@@ -290,6 +290,15 @@ def report_date(citation: Citation) -> str:
     return f" This was reported on {spoken_day(day)} [{citation.n}]." if day else ""
 
 
+def _written(chain: Runnable[dict, str], prompt: dict) -> Generator[str, None, str]:
+    """Yield the chain's text as it arrives; return all of it."""
+    draft = []
+    for chunk in chain.stream(prompt):
+        draft.append(chunk)
+        yield chunk
+    return "".join(draft)
+
+
 class Briefer:
     """Answers questions from the indexed articles. One instance holds the loaded models."""
 
@@ -385,41 +394,44 @@ class Briefer:
         if standalone != question:
             answer.standalone_question = standalone
         if passages:
-            draft = []
-            window = relative_window(standalone, as_of)
-            hint = answer_hint(standalone)
-            ordered = window_first(by_article(passages), window)
-            passages = self.fitting(ordered, standalone + hint, as_of, window)
-            context = prompt_context(passages, window, as_of)
-            if from_another_time(passages, window):
-                answer.answer += other_days(passages, window)
-            elif self.holds_answer(answer, context, standalone):
-                asked = without_span(standalone, window)
-                on_topic = self.judged_alone(asked, passages)
-                prompt = {"context": context, "question": asked, "hint": hint}
-                for chunk in self.answer_chain.stream(prompt):
-                    timings.setdefault("first_token_s", time.perf_counter() - started)
-                    draft.append(chunk)
-                    yield chunk
-                answer.draft = "".join(draft)
-                again = self.to_redraft_from(answer, asked, passages, on_topic)
-                if again:
-                    if again != passages:
-                        answer.second_look = True
-                        passages, on_topic = again, self.judged_alone(asked, again)
-                        context = prompt_context(passages, window, as_of)
-                        prompt = {"context": context, "question": asked, "hint": hint}
-                    yield "\n\n"  # the page shows the second draft below the decline
-                    draft = []
-                    for chunk in self.redraft_chain.stream(prompt):
-                        draft.append(chunk)
-                        yield chunk
-                    answer.draft = "".join(draft)
-                self.check_draft(answer, passages, standalone, window, context, on_topic)
+            for chunk in self._answer_from(answer, standalone, passages, as_of):
+                timings.setdefault("first_token_s", time.perf_counter() - started)
+                yield chunk
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
         answer.timings = {k: round(v, 3) for k, v in timings.items()}
         yield answer
+
+    def _answer_from(
+        self, answer: Answer, question: str, passages: list[Passage], as_of: dt.date
+    ) -> Iterator[str]:
+        """Fill in the answer from the passages found, yielding the drafts as they are written:
+        none when the passages are from another time or the judge says they do not hold the
+        answer (steps 3 and 5 of the README); a second draft where to_redraft_from says."""
+        window = relative_window(question, as_of)
+        hint = answer_hint(question)
+        ordered = window_first(by_article(passages), window)
+        passages = self.fitting(ordered, question + hint, as_of, window)
+        context = prompt_context(passages, window, as_of)
+        if from_another_time(passages, window):
+            answer.answer += other_days(passages, window)
+            return
+        if not self.holds_answer(answer, context, question):
+            return
+        asked = without_span(question, window)
+        on_topic = self.judged_alone(asked, passages)
+        prompt = {"context": context, "question": asked, "hint": hint}
+        answer.draft = yield from _written(self.answer_chain, prompt)
+        again = self.to_redraft_from(answer, asked, passages, on_topic)
+        if again and again != passages:
+            answer.second_look = True
+            passages, on_topic = again, self.judged_alone(asked, again)
+            context = prompt_context(passages, window, as_of)
+            prompt = {"context": context, "question": asked, "hint": hint}
+        if again:
+            yield "\n\n"  # the page shows the second draft below the decline
+            answer.draft = yield from _written(self.redraft_chain, prompt)
+        self.check_draft(answer, passages, question, window, context, on_topic)
 
     def holds_answer(self, answer: Answer, context: str, question: str) -> bool:
         """Whether the judge thinks the passages shown hold the answer (settings.min_answerable).
