@@ -7,6 +7,7 @@ passage also contains. It is fast, needs no model, and is easy to explain; see t
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -163,7 +164,15 @@ NUMBER_WORDS = frozenset(
     for word in re.findall(r"[a-z]+", spelled)
 ) | {"hundred", "thousand", "million", "billion"}
 """English's number words, cardinal and ordinal, as num2words spells them ("forty", "third")."""
-_NAME_OR_NUMBER = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*)")
+_EDGES = string.punctuation + "“”‘’…—–"
+
+
+def _name_or_number_words(sentence: str) -> list[str]:
+    """The sentence's words, and the parts of its hyphenated ones, that begin with a capital
+    or a digit: whole, as content_words reads the passages' words, so a sentence's "1pm" or
+    "49ers" is the passage's, not a "1" or a "49" that no passage holds."""
+    parts = (p for w in sentence.split() for p in w.replace("/", "-").split("-"))
+    return [w for p in parts if (w := p.strip(_EDGES))[:1].isupper() or w[:1].isdigit()]
 
 
 def names(sentence: str) -> set[str]:
@@ -172,7 +181,7 @@ def names(sentence: str) -> set[str]:
     The sentence's first word is capitalised whatever it is ("Meanwhile", "Establishments"):
     it counts only when the entity recogniser reads it as the start of a name ("Israel said").
     """
-    words = _NAME_OR_NUMBER.findall(sentence)
+    words = _name_or_number_words(sentence)
     opener = re.match(r"\W*(\w+)", sentence)
     if words and opener and words[0] == opener[1] and not _opens_with_a_name(sentence):
         words = words[1:]
@@ -216,7 +225,7 @@ def foreign_names(sentence: str, passages: list[str]) -> set[str]:
 
     # Most sentences name nothing new even counting their opening word: no need to ask the
     # entity recogniser (a few ms a sentence) about it.
-    if not unknown(_name_tokens(_NAME_OR_NUMBER.findall(sentence))):
+    if not unknown(_name_tokens(_name_or_number_words(sentence))):
         return set()
     return unknown(names(sentence))
 

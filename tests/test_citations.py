@@ -69,6 +69,19 @@ def test_a_number_in_digits_may_be_in_words_in_the_passage():
     assert check_sentences("1,500 boats sailed in the regatta [1].", passages) == []
 
 
+def test_a_number_glued_to_letters_is_read_as_the_passage_reads_it():
+    """The name check read "1" out of "1pm" and found no passage with a "1" (the passages'
+    words are whole: "1pm"): a sentence quoted word for word was dropped."""
+    passages = ["The Steam Deck OLED goes on sale November 16th at 1pm ET, Valve said."]
+    [s] = check_sentences(
+        "The Steam Deck OLED goes on sale on November 16th at 1pm ET [1].", passages
+    )
+    assert s.passages == (0,)
+    assert check_sentences("The Steam Deck OLED goes on sale at 2pm ET [1].", passages) == []
+    assert check_sentences("The Cowboys beat the 49ers [1].", ["The Cowboys beat the 49ers."])
+    assert check_sentences("The Cowboys beat the 48ers [1].", ["The Cowboys beat the 49ers."]) == []
+
+
 def test_money_is_read_as_headlines_shorten_it():
     """A headline's "$4.3B" and a draft's "$4.3 billion" are one sum: the check read "3b"
     against "3 billion" and dropped a right answer on the short question set."""
