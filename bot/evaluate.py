@@ -72,8 +72,8 @@ class Question:
 
     @property
     def yes_no(self) -> str | None:
-        first = normalise(self.answers[0]) if self.answers else ""
-        return first if first in ("yes", "no") else None
+        """ "yes" or "no" when the expected answer is a verdict: a reader takes "Yes" for "True"."""
+        return VERDICTS.get(normalise(self.answers[0])) if self.answers else None
 
     @property
     def category(self) -> str:
@@ -85,6 +85,10 @@ class Question:
         if self.history:
             return "follow-up"
         return "yes/no" if self.yes_no else "fact"
+
+
+VERDICTS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
+"""A verdict as written -> the yes or no it means."""
 
 
 def split_of(item_id: str) -> str:
@@ -162,8 +166,8 @@ def is_correct(question: Question, answer: dict) -> bool:
     said = normalise(answer["answer"])
     supported = any(citation_supports(question, c) for c in answer["citations"])
     if question.yes_no:
-        first = re.search(r"\b(yes|no)\b", said)
-        return bool(first) and first.group(1) == question.yes_no and supported
+        first = re.search(rf"\b({'|'.join(VERDICTS)})\b", said)
+        return bool(first) and VERDICTS[first.group(1)] == question.yes_no and supported
     expected = question.must_include or question.answers
     found = [t for t in expected if f" {normalise(t)} " in f" {said} "]
     if question.must_include and len(found) < len(expected) or not found:

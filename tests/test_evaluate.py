@@ -71,6 +71,19 @@ def test_yes_no_is_judged_by_the_first_yes_or_no():
     assert not is_correct(YES_NO, answer("No, yes was not said [1].", citations=cited))
 
 
+def test_true_or_false_expected_is_a_verdict_a_yes_or_no_answers():
+    """MultiHop-RAG expects "True" to "Does A suggest X, while B indicates Y?": a reader takes
+    "Yes" for it, though the passages never say "true"."""
+    claim = Question(
+        "q5", "Does the article suggest X, while the other says Y?", ["True"], ["a"], True
+    )
+    cited = [citation("a", "X happened.")]
+    assert claim.yes_no == "yes" and claim.category == "yes/no"
+    assert is_correct(claim, answer("Yes. The article suggests X [1].", citations=cited))
+    assert not is_correct(claim, answer("No. The article does not suggest X [1].", citations=cited))
+    assert Question("q6", "?", ["False"], ["a"], True).yes_no == "no"
+
+
 def test_a_lone_verdict_counts_only_when_its_citation_supports_it():
     assert is_correct(YES_NO, answer("Yes [1].", citations=[citation()]))
     assert not is_correct(YES_NO, answer("Yes [1].", citations=[citation("another-story")]))
