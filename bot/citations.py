@@ -370,9 +370,9 @@ def check_answer(
     Beyond check_sentences: for a yes/no question (verdict_p_yes given: the judge's
     probability, reading the same passages, that the answer is Yes) the opening Yes or No is
     checked apart from its reasons, flipped when a passage denies its clause, and dropped with
-    the whole answer when the judge clearly contradicts it; and an answer to "How many ...?"
-    must hold a number; and an answer must say more than the question and the passages'
-    outlets (their headings' sources) already do. An empty list means: abstain.
+    the whole answer when the judge clearly contradicts it; and an answer must say more than
+    the question and the passages' outlets (their headings' sources) already do. An empty
+    list means: abstain.
     """
     verdict, body = split_verdict(reply) if verdict_p_yes else (None, reply)
     sentences = check_sentences(body, passages, question, on_topic)
@@ -387,7 +387,7 @@ def check_answer(
         sentences = _with_verdict(verdict, sentences, passages, question)
     if not verdict and not says_more_than_asked(question, sentences, outlets):
         return []
-    return sentences if _of_the_kind_asked(question, sentences) else []
+    return sentences
 
 
 def _with_verdict(
@@ -442,18 +442,3 @@ def says_more_than_asked(
         return True
     asked = content_words(question) | content_words(" ".join(outlets))
     return any(content_words(s.text) - asked for s in sentences)
-
-
-_ASKS_A_NUMBER = re.compile(r"^\s*how (?:many|much)\b", re.IGNORECASE)
-_NUMBER = re.compile(
-    rf"\d|\b(?:{'|'.join(NUMBER_WORDS)}|dozens?|hundreds|thousands|millions)\b",
-    re.IGNORECASE,
-)
-
-
-def _of_the_kind_asked(question: str, sentences: list[CheckedSentence]) -> bool:
-    """Supported sentences can still miss the question: "How many were killed?" answered with
-    a true sentence holding no number is no answer."""
-    if _ASKS_A_NUMBER.match(question):
-        return any(_NUMBER.search(s.text) for s in sentences)
-    return True

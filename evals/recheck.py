@@ -47,7 +47,6 @@ from bot.llm import load_chat_model
 
 RULES = {
     "foreign_names": ("foreign_names", lambda *a, **k: set()),
-    "how_many": ("_of_the_kind_asked", lambda *a, **k: True),
     "denied_flip": ("_reason_says_no", lambda *a, **k: False),
     "denies": ("denies", lambda *a, **k: False),
     "verdict_judge": ("CONTRADICTED", 1.01),

@@ -305,17 +305,6 @@ def test_passages_of_one_article_share_one_heading(sample_store):
     assert [line[:3] for line in text.splitlines()[1:4]] == ["[1]", "[2]", "[3]"]
 
 
-def test_a_how_many_question_answered_without_a_number_is_an_abstention(
-    default_settings, sample_store
-):
-    reply = "The Syrian army fled Homs on Saturday by helicopter for the coast [2]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
-    assert briefer.ask("How many people were killed in the fighting for Homs?").abstained
-    reply = "The joint statement came from eight countries, among them Qatar and Russia [1]."
-    briefer = Briefer(default_settings, store=sample_store, chat_model=scripted(reply), judge=SURE)
-    assert not briefer.ask("How many countries issued the joint statement?").abstained
-
-
 def test_a_right_bare_name_stands_though_the_passage_words_the_question_otherwise(
     default_settings, sample_store
 ):
