@@ -30,6 +30,7 @@ from pathlib import Path
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+import bot.answer
 from bot import citations
 from bot.answer import (
     ABSTAIN_ANSWER,
@@ -46,13 +47,17 @@ from bot.judge import Judge, judge_for
 from bot.llm import load_chat_model
 
 RULES = {
-    "foreign_names": ("foreign_names", lambda *a, **k: set()),
-    "denied_flip": ("_reason_says_no", lambda *a, **k: False),
-    "denies": ("denies", lambda *a, **k: False),
-    "verdict_judge": ("CONTRADICTED", 1.01),
-    "restated": ("says_more_than_asked", lambda *a, **k: True),
+    "foreign_names": (citations, "foreign_names", lambda *a, **k: set()),
+    "denied_flip": (citations, "_reason_says_no", lambda *a, **k: False),
+    "denies": (citations, "denies", lambda *a, **k: False),
+    "verdict_judge": (citations, "CONTRADICTED", 1.01),
+    "restated": (citations, "says_more_than_asked", lambda *a, **k: True),
+    "opener_recognised": (citations, "_opens_with_a_name", lambda *a, **k: False),
+    "same_stem": (citations, "_same_stem", lambda *a, **k: False),
+    "spelled_numbers": (citations, "spelled_in", lambda *a, **k: set()),
+    "outlets": (bot.answer, "outlets_unnamed", lambda *a, **k: []),
 }
-"""Rule name -> (attribute of bot.citations, the value that switches the rule off)."""
+"""Rule name -> (module, its attribute, the value that switches the rule off)."""
 
 
 class SavedJudge:
@@ -72,15 +77,18 @@ class SavedJudge:
 
 @contextlib.contextmanager
 def rules_off(names: list[str]) -> Iterator[None]:
-    """Switch the named rules of bot.citations off, and back on afterwards."""
-    saved = {RULES[n][0]: getattr(citations, RULES[n][0]) for n in names}
+    """Switch the named rules off, and back on afterwards."""
+    saved = [
+        (module, attribute, getattr(module, attribute))
+        for module, attribute, _ in (RULES[n] for n in names)
+    ]
     try:
         for n in names:
-            setattr(citations, *RULES[n])
+            setattr(*RULES[n])
         yield
     finally:
-        for attribute, value in saved.items():
-            setattr(citations, attribute, value)
+        for module, attribute, value in saved:
+            setattr(module, attribute, value)
 
 
 def recheck(

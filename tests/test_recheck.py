@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import bot.answer
 from bot import citations
 from bot.answer import ABSTAIN_ANSWER
 from bot.config import SAMPLE_CORPUS
-from evals.recheck import recheck
+from bot.passage import Passage
+from evals.recheck import recheck, rules_off
 from tests.test_answer import SEQUEL_CAST
 
 
@@ -50,6 +52,16 @@ def test_a_rule_switched_off_changes_the_replayed_answer_and_comes_back_on(
     assert row["answer"]["answer"].startswith("Israel said Syrian rebels captured Homs")
     assert row["score"]["correct"]
     assert citations.foreign_names("Israel said so.", ["Homs fell."]) == {"israel"}
+
+
+def test_a_rule_of_the_answer_module_is_switched_off_and_back_on_too():
+    passages = [
+        Passage("a", "Study", "Revyuh Media", "2023-11-24", None, "A study appeared.", 0, 17)
+    ]
+    assert bot.answer.outlets_unnamed(passages) == ["Revyuh Media"]
+    with rules_off(["outlets"]):
+        assert bot.answer.outlets_unnamed(passages) == []
+    assert bot.answer.outlets_unnamed(passages) == ["Revyuh Media"]
 
 
 def test_with_a_judge_the_per_passage_questions_are_asked_not_answered_from_the_run(
