@@ -207,12 +207,27 @@ def format_passages(passages: list[Passage], window: Window | None = None) -> st
     blocks = []
     for n, p in enumerate(passages, 1):
         if n == 1 or passages[n - 2].article_id != p.article_id:
-            inside = window is not None and window.holds(p.published)
-            when = f'within "{window.phrase}"' if inside else ""
-            meta = ", ".join(x for x in (p.source, p.published, when) if x)
+            meta = heading_note(p, window)
             blocks.append(f'Article: "{p.title}"' + (f" ({meta})" if meta else ""))
         blocks.append(f"[{n}] {p.text}")
     return "\n".join(blocks)
+
+
+def heading_note(passage: Passage, window: Window | None) -> str:
+    """What a passage's heading says besides its title: 'TechCrunch, 2023-12-07, within "this
+    week"'."""
+    inside = window is not None and window.holds(passage.published)
+    when = f'within "{window.phrase}"' if inside else ""
+    return ", ".join(x for x in (passage.source, passage.published, when) if x)
+
+
+def without_heading_notes(draft: str, passages: list[Passage], window: Window | None) -> str:
+    """The draft less the headings' notes it copied: '... raised $65M (TechCrunch, 2023-12-07,
+    within "this week") [1].' The prompt's labels are not news, and a reader takes "within
+    'this week'" for the bot's own claim."""
+    for note in {heading_note(p, window) for p in passages} - {""}:
+        draft = draft.replace(f" ({note})", "").replace(f"({note})", "")
+    return draft
 
 
 def from_another_time(found: Sequence[Passage | Citation], window: Window | None) -> bool:
@@ -580,7 +595,8 @@ class Briefer:
         already made it. evals/recheck.py replays saved drafts through this too."""
         asked = without_span(question, window)
         on_topic = on_topic or self.judged_alone(asked, passages)
-        self._attach(answer, answer.draft or "", passages, asked, context, on_topic)
+        draft = without_heading_notes(answer.draft or "", passages, window)
+        self._attach(answer, draft, passages, asked, context, on_topic)
         if window and not answer.abstained:
             hold_to_span(answer, window)
 

@@ -578,6 +578,19 @@ def test_the_model_drafts_without_the_span_the_code_holds_the_answer_to(
     assert [c.article_id for c in answer.citations] == ["vell-june"]
 
 
+def test_a_headings_note_the_model_copies_is_left_out_of_the_answer(make_settings, tmp_path):
+    """The default model wrote '... raised $65M on a flat $1.4B valuation" (TechCrunch,
+    2023-12-07, within "this week") [1]': the prompt's label, which a reader takes for a claim."""
+    import datetime as dt
+
+    reply = 'Forty boats sailed in the regatta (Wire, 2024-06-10, within "this week") [1].'
+    stories = {"vell-june": VELL_REGATTA}
+    briefer = briefer_over(make_settings(), tmp_path, scripted(reply), SURE, **stories)
+    answer = briefer.ask("How many boats sailed this week?", as_of=dt.date(2024, 6, 12))
+    assert answer.answer.startswith("Forty boats sailed in the regatta [1]."), answer.answer
+    assert "within" not in answer.answer and "Wire" not in answer.answer
+
+
 def test_a_span_the_code_holds_is_left_out_of_the_models_question():
     import datetime as dt
 
