@@ -72,7 +72,7 @@ class Question:
 
     @property
     def yes_no(self) -> str | None:
-        """ "yes" or "no" when the expected answer is a verdict: a reader takes "Yes" for "True"."""
+        """The verdict the expected answer means ("True" means yes to a reader), else None."""
         return VERDICTS.get(normalise(self.answers[0])) if self.answers else None
 
     @property
