@@ -54,6 +54,10 @@ from bot.words import content_words
 GATED_METRICS = ("accuracy", "abstention_rate")
 
 
+VERDICTS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
+"""A verdict as written -> the yes or no it means."""
+
+
 @dataclass
 class Question:
     id: str
@@ -85,10 +89,6 @@ class Question:
         if self.history:
             return "follow-up"
         return "yes/no" if self.yes_no else "fact"
-
-
-VERDICTS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
-"""A verdict as written -> the yes or no it means."""
 
 
 def split_of(item_id: str) -> str:

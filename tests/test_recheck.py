@@ -9,7 +9,7 @@ from bot import citations
 from bot.answer import ABSTAIN_ANSWER
 from bot.config import SAMPLE_CORPUS
 from bot.passage import Passage
-from evals.recheck import recheck, rules_off
+from evals.recheck import RULES, recheck, rules_off
 from tests.test_answer import SEQUEL_CAST
 
 
@@ -54,14 +54,81 @@ def test_a_rule_switched_off_changes_the_replayed_answer_and_comes_back_on(
     assert citations.foreign_names("Israel said so.", ["Homs fell."]) == {"israel"}
 
 
-def test_a_rule_of_the_answer_module_is_switched_off_and_back_on_too():
-    passages = [
-        Passage("a", "Study", "Revyuh Media", "2023-11-24", None, "A study appeared.", 0, 17)
-    ]
-    assert bot.answer.outlets_unnamed(passages) == ["Revyuh Media"]
-    with rules_off(["outlets"]):
-        assert bot.answer.outlets_unnamed(passages) == []
-    assert bot.answer.outlets_unnamed(passages) == ["Revyuh Media"]
+HOMS = ["Homs fell on Saturday."]
+DENIED = ["The nations have not agreed on any steps."]
+STUDY = [Passage("a", "Study", "Revyuh Media", "2023-11-24", None, "A study appeared.", 0, 17)]
+
+
+def _texts(sentences) -> list[str]:
+    return [s.text for s in sentences]
+
+
+SWITCHED = {
+    "foreign_names": (
+        lambda: citations.foreign_names("Israel said Homs fell.", HOMS),
+        {"israel"},
+        set(),
+    ),
+    "opener_recognised": (
+        lambda: citations.foreign_names("Israel said Homs fell.", HOMS),
+        {"israel"},
+        set(),
+    ),
+    "same_stem": (
+        lambda: citations.foreign_names("The rebels are Syrian.", ["Rebels of Syria."]),
+        set(),
+        {"syrian"},
+    ),
+    "spelled_numbers": (
+        lambda: citations.foreign_names("In all 40 boats sailed.", ["Forty boats sailed."]),
+        set(),
+        {"40"},
+    ),
+    "denied_flip": (
+        lambda: _texts(
+            citations.check_answer(
+                "Yes, the nations have agreed on steps [1].",
+                DENIED,
+                "Have the nations agreed on steps?",
+                lambda: 0.5,
+            )
+        ),
+        ["No"],
+        ["Yes"],
+    ),
+    "denies": (
+        lambda: _texts(citations.check_sentences("The nations have agreed on steps [1].", DENIED)),
+        [],
+        ["The nations have agreed on steps."],
+    ),
+    "verdict_judge": (
+        lambda: _texts(
+            citations.check_answer("No, it did not fall [1].", HOMS, "Did Homs fall?", lambda: 0.95)
+        ),
+        [],
+        ["No"],
+    ),
+    "restated": (
+        lambda: _texts(
+            citations.check_answer("Homs fell [1].", HOMS, "When was it that Homs fell?")
+        ),
+        [],
+        ["Homs fell."],
+    ),
+    "outlets": (lambda: bot.answer.outlets_unnamed(STUDY), ["Revyuh Media"], []),
+}
+"""Each rule recheck can switch off: a case it decides, its result on, and its result off."""
+
+
+def test_every_rule_recheck_switches_off_changes_what_it_decides_and_comes_back_on():
+    """A switch that missed its rule (a renamed attribute, a name imported elsewhere) would
+    make every replay without it look like the rule earns nothing."""
+    assert set(SWITCHED) == set(RULES)
+    for rule, (case, on, off) in SWITCHED.items():
+        assert case() == on, rule
+        with rules_off([rule]):
+            assert case() == off, rule
+        assert case() == on, rule
 
 
 def test_with_a_judge_the_per_passage_questions_are_asked_not_answered_from_the_run(
