@@ -17,6 +17,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import SAMPLE_CORPUS, Settings
@@ -51,16 +52,22 @@ class StageClock:
 
         llama.eval = timed
 
+    @contextmanager
+    def during(self, step: str) -> Iterator[None]:
+        """Put the model's work inside the block down to step, then back to the step before."""
+        before, self.step = self.step, step
+        try:
+            yield
+        finally:
+            self.step = before
+
     def wrap(self, owner, name: str, step: str) -> None:
         """Put the model's work inside owner.name down to step."""
         method = getattr(owner, name)
 
         def within(*args, **kwargs):
-            before, self.step = self.step, step
-            try:
+            with self.during(step):
                 return method(*args, **kwargs)
-            finally:
-                self.step = before
 
         setattr(owner, name, within)
 
@@ -71,11 +78,8 @@ class StageClock:
 
         class Timed:
             def stream(self, *args, **kwargs) -> Iterator[str]:
-                before, clock.step = clock.step, step
-                try:
+                with clock.during(step):
                     yield from chain.stream(*args, **kwargs)
-                finally:
-                    clock.step = before
 
         setattr(chain_owner, name, Timed())
 
