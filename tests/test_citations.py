@@ -215,6 +215,20 @@ def test_a_passage_that_denies_a_sentence_never_supports_it():
         assert s.passages == (0,)
 
 
+def test_an_absence_is_no_denial_and_does_not_flip_a_yes():
+    """"now without Zhao" says he is gone, not that he did not agree: the passage supports the
+    Yes and is the one cited (it used to deny "Zhao", turning the right Yes into No)."""
+    passages = [
+        "Binance launched in June 2017 and became the largest crypto exchange in the world.",
+        "Binance is now without Zhao, who agreed to step down as CEO as part of the plea deal.",
+    ]
+    question = "Did Changpeng Zhao agree to step down as CEO of Binance?"
+    reply = "Yes, Zhao agreed to step down as CEO of Binance as part of the plea deal. [1]"
+    verdict, reason = check_answer(reply, passages, question, lambda: 0.8)
+    assert verdict.text == "Yes"
+    assert reason.passages == (1,)
+
+
 def test_a_country_is_known_by_its_adjective():
     [s] = check_sentences("Syria's rebels took Aleppo last week.", ["Syrian rebels took Aleppo."])
     assert s.passages == (0,)
