@@ -216,8 +216,9 @@ def test_a_passage_that_denies_a_sentence_never_supports_it():
 
 
 def test_an_absence_is_no_denial_and_does_not_flip_a_yes():
-    """"now without Zhao" says he is gone, not that he did not agree: the passage supports the
-    Yes and is the one cited (it used to deny "Zhao", turning the right Yes into No)."""
+    """An absence is no denial: "now without Zhao" says he is gone, not that he did not agree.
+    The passage supports the Yes and is the one cited (it used to deny "Zhao", turning the
+    right Yes into No)."""
     passages = [
         "Binance launched in June 2017 and became the largest crypto exchange in the world.",
         "Binance is now without Zhao, who agreed to step down as CEO as part of the plea deal.",
