@@ -261,3 +261,22 @@ def test_eval_with_the_gold_hidden_answers_from_what_is_left(tmp_path, models_di
     assert all(r["retrieved"] == [] and r["answer"]["abstained"] for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["gold_hidden"] and summary["abstention_rate"] == 1.0
+
+
+EVALS = SEED.parent
+MULTIHOP_CORPUS = EVALS.parent.parent / "shared" / "benchmarks" / "multihop-rag" / "corpus"
+
+
+@pytest.mark.parametrize("path", sorted(EVALS.glob("*.jsonl")), ids=lambda p: p.name)
+def test_every_question_set_loads_and_names_articles_of_its_corpus(path: Path):
+    """A typo in an article id makes a right answer score as unsupported, silently."""
+    corpus = MULTIHOP_CORPUS if path.name.startswith(("multihop", "briefings-multihop")) else None
+    if corpus and not corpus.is_dir():
+        pytest.skip(f"{corpus} is not beside the repo")
+    articles = {p.stem for p in (corpus or SAMPLE_CORPUS).glob("*.md")}
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    named = {a for r in records for a in r.get("source_ids", []) + r.get("lookalike_ids", [])}
+    assert named <= articles, sorted(named - articles)
+    assert len({r["id"] for r in records}) == len(records)
+    questions = load_questions(path, allow_empty=True)
+    assert all(q.answers or not q.answerable for q in questions)
