@@ -18,6 +18,7 @@ from bot.evaluate import (
     gold_hidden,
     is_correct,
     is_right,
+    jsonl_records,
     load_questions,
     score,
     summarise,
@@ -274,7 +275,7 @@ def test_every_question_set_loads_and_names_articles_of_its_corpus(path: Path):
     if corpus and not corpus.is_dir():
         pytest.skip(f"{corpus} is not beside the repo")
     articles = {p.stem for p in (corpus or SAMPLE_CORPUS).glob("*.md")}
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = [record for _, record in jsonl_records(path)]
     named = {a for r in records for a in r.get("source_ids", []) + r.get("lookalike_ids", [])}
     assert named <= articles, sorted(named - articles)
     assert len({r["id"] for r in records}) == len(records)
