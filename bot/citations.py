@@ -291,7 +291,9 @@ def _same_stem(name: str, known: set[str]) -> bool:
     return len(name) >= 4 and any(k.startswith(name) or name.startswith(k) for k in known)
 
 
-_NEGATION = re.compile(r"\b(?:not|never|no)\b|n[’']t\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no)\b|n[’']t\b|\bnon-", re.IGNORECASE)
+"""A sentence that denies something itself: "not", "never", "no", "-n't", and "non-" ("set
+non-competitive prices" agrees with "prices that aren't competitive")."""
 _DENIED = re.compile(
     r"\b(?:not|never|no)\s+(?:(?:yet|any|been|even|ever|a|an|the)\s+)?(\w+)|"
     r"\w+n[’']t\s+(?:(?:yet|any|been|even|ever)\s+)?(\w+)",

@@ -230,6 +230,21 @@ def test_an_absence_is_no_denial_and_does_not_flip_a_yes():
     assert reason.passages == (1,)
 
 
+def test_a_non_prefix_agrees_with_a_denial_and_does_not_flip_a_yes():
+    """mhr_3: "non-competitive prices" says what "prices that aren't competitive" says; read as
+    an affirmed "competitive", the passage denied it and the right Yes became No."""
+    passages = [
+        "Amazon sellers sound off on the FTC's antitrust case against the retailer.",
+        "Some of the businesses selling on Amazon might still choose to set prices that "
+        "aren't competitive, Zapolsky said.",
+    ]
+    question = "Do businesses selling on Amazon set non-competitive prices?"
+    reply = "Yes, businesses selling on Amazon might set non-competitive prices, Zapolsky said. [2]"
+    verdict, reason = check_answer(reply, passages, question, lambda: 0.66)
+    assert verdict.text == "Yes"
+    assert reason.passages == (1,)
+
+
 def test_a_country_is_known_by_its_adjective():
     [s] = check_sentences("Syria's rebels took Aleppo last week.", ["Syrian rebels took Aleppo."])
     assert s.passages == (0,)
