@@ -468,7 +468,7 @@ class Briefer:
         (or for a draft that answers). All of them when the judge says they hold the answer
         (declined_though_answerable). Else, when they come from several articles, the first
         article's alone: among several stories the default model declined questions that the
-        first one answers, and shown that story alone it answered them (README, Results:
+        first one answers, and shown that story alone it answered them (evals/RESULTS.md:
         seventeenth session). From one article, a second draft would only loosen the rules,
         which then also answer what the passages do not hold. The second draft is checked
         like the first, against the passages it was written from."""
@@ -487,8 +487,8 @@ class Briefer:
         of one passage shown that it holds the answer (settings.min_judged_relevance, asked of
         each passage alone as the reranker asks it): then it is written again from them all
         under rules that do not dictate the decline (prompts.REDRAFT_PROMPT). Read alone, the
-        passage that answers stands out where, among the others, the judge wavered (README,
-        Results)."""
+        passage that answers stands out where, among the others, the judge wavered
+        (evals/RESULTS.md)."""
         if (answer.p_answerable or 0.0) >= self.settings.overrule_decline:
             return True
         return on_topic()

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     """The judge's probability that the passages hold the answer (min_answerable's) from which
     a draft that only declines is written again under rules that do not dictate the decline
     (prompts.REDRAFT_SYSTEM_PROMPT); above 1: never. The 7 declines that were right scored 0.50
-    to 0.62 over five question sets, the wrong ones mostly 0.7 and up (README, Results)."""
+    to 0.62 over five question sets, the wrong ones mostly 0.7 and up (evals/RESULTS.md)."""
     as_of: dt.date | None = None
     """The day questions are asked ("this week" is counted back from it); today when unset."""
 

@@ -464,7 +464,7 @@ def test_a_short_question_whose_first_passage_answers_it_is_answered(
 ):
     """Told to "reply exactly: The articles don't say." when the passages lack the answer, the
     default model replied just that to short questions whose first passage held it (11 of 60
-    answerable questions of a fresh set, README Results). The judge is confident the passages
+    answerable questions of a fresh set, evals/RESULTS.md). The judge is confident the passages
     hold the answer, so the decline is drafted again under rules asking it to "say so"."""
     velo = wire_story(
         "Velo's Q3 numbers include profitability gains, slower-than-expected growth",
