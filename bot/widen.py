@@ -8,7 +8,7 @@ overlap are merged. The widened passage is still a stretch of the article's text
 offsets, so a citation of it can be shown and checked as before.
 
 Off by default (BRIEFING_CONTEXT_CHARS=0): against a wider passage the word-level support
-check lets more invented answers through; the README's Evals section has the numbers.
+check lets more invented answers through; evals/RESULTS.md has the numbers.
 """
 
 from __future__ import annotations
