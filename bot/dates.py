@@ -80,6 +80,8 @@ class Window:
     start: dt.date
     end: dt.date
     phrase: str
+    asked: dt.date | None = None
+    """The day the question was asked (relative_window's as_of)."""
 
     @property
     def days(self) -> int:
@@ -91,10 +93,12 @@ class Window:
 
     def may_hold(self, published: str | None) -> bool:
         """Whether an article published then may be about the span: a day in it, up to
-        SPAN_SLACK_DAYS before it (a week's story may start the weekend before) or LATE_DAYS
-        after, or no date."""
+        SPAN_SLACK_DAYS before it (a week's story may start the weekend before), any day after
+        it up to the day asked (Sunday's standings report Thursday night's game), LATE_DAYS
+        more (time zones), or no date."""
         day = parse_day(published)
-        early, late = self.start - SPAN_SLACK_DAYS * DAY, self.end + LATE_DAYS * DAY
+        last = max(self.end, self.asked or self.end)
+        early, late = self.start - SPAN_SLACK_DAYS * DAY, last + LATE_DAYS * DAY
         return day is None or early <= day <= late
 
     @property
@@ -220,7 +224,7 @@ def relative_window(text: str, as_of: dt.date) -> Window | None:
         return None
     match, span = min(found, key=lambda f: (f[0].start(), -len(f[0].group(0))))
     start, end = span(match, as_of)
-    return Window(start, end, match.group(0))
+    return Window(start, end, match.group(0), as_of)
 
 
 def _names_a_day(text: str, match: re.Match) -> bool:

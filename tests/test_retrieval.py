@@ -308,6 +308,21 @@ def test_a_span_may_hold_the_days_just_before_it_and_undated_articles():
     assert not relative_window("Who retired recently?", dt.date(2022, 7, 13)).strict
 
 
+def test_a_day_may_be_reported_on_any_day_after_it_up_to_the_day_asked():
+    """d56: asked on Sunday who the Cowboys beat on Thursday night, the bot said none of the
+    articles found was from Thursday: the one that answers, Sunday's standings, came out three
+    days after the game."""
+    import datetime as dt
+
+    from bot.dates import relative_window
+
+    sunday = dt.date(2023, 12, 3)
+    thursday = relative_window("Who did the Cowboys beat on Thursday night?", sunday)
+    assert not thursday.holds("2023-12-03")  # the heading does not call it Thursday's
+    assert thursday.may_hold("2023-12-03") and thursday.may_hold("2023-12-04")  # time zones
+    assert not thursday.may_hold("2023-12-05") and not thursday.may_hold("2023-11-25")
+
+
 def test_the_day_asked_brings_that_weeks_story_forward_and_hides_later_ones(
     make_settings, tmp_path
 ):
