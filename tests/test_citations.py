@@ -243,6 +243,9 @@ def test_a_non_prefix_agrees_with_a_denial_and_does_not_flip_a_yes():
     verdict, reason = check_answer(reply, passages, question, lambda: 0.66)
     assert verdict.text == "Yes"
     assert reason.passages == (1,)
+    # only the word under "non-" is spared: the rest of the sentence can still be denied
+    denial = ["The non-profit group has not agreed to the deal."]
+    assert check_sentences("The non-profit group has agreed to the deal [1].", denial) == []
 
 
 def test_a_country_is_known_by_its_adjective():
