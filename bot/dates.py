@@ -80,7 +80,7 @@ class Window:
     start: dt.date
     end: dt.date
     phrase: str
-    asked: dt.date | None = None
+    asked: dt.date
     """The day the question was asked (relative_window's as_of)."""
 
     @property
@@ -97,8 +97,8 @@ class Window:
         it up to the day asked (Sunday's standings report Thursday night's game), LATE_DAYS
         more (time zones), or no date."""
         day = parse_day(published)
-        last = max(self.end, self.asked or self.end)
-        early, late = self.start - SPAN_SLACK_DAYS * DAY, last + LATE_DAYS * DAY
+        early = self.start - SPAN_SLACK_DAYS * DAY
+        late = max(self.end, self.asked) + LATE_DAYS * DAY  # a weekend's span ends after it
         return day is None or early <= day <= late
 
     @property

@@ -1,7 +1,5 @@
 """The citation check on hand-made replies: markers kept, moved, added, dropped."""
 
-import pytest
-
 from bot.citations import (
     check_answer,
     check_sentences,
@@ -217,42 +215,19 @@ def test_a_passage_that_denies_a_sentence_never_supports_it():
         assert s.passages == (0,)
 
 
-YES_ON_A_PASSAGE_WITH_A_NEGATION = {
-    # "now without Zhao" says he is gone, not that he did not agree (ynp05)
-    "an absence is no denial": (
-        [
-            "Binance launched in June 2017 and became the largest crypto exchange in the world.",
-            "Binance is now without Zhao, who agreed to step down as CEO as part of the plea deal.",
-        ],
-        "Did Changpeng Zhao agree to step down as CEO of Binance?",
-        "Yes, Zhao agreed to step down as CEO of Binance as part of the plea deal. [1]",
-    ),
-    # "non-competitive prices" says what "prices that aren't competitive" says (mhr_3)
-    "a non- word agrees with a denial": (
-        [
-            "Amazon sellers sound off on the FTC's antitrust case against the retailer.",
-            "Some of the businesses selling on Amazon might still choose to set prices that "
-            "aren't competitive, Zapolsky said.",
-        ],
-        "Do businesses selling on Amazon set non-competitive prices?",
-        "Yes, businesses selling on Amazon might set non-competitive prices, Zapolsky said. [2]",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", YES_ON_A_PASSAGE_WITH_A_NEGATION)
-def test_a_passage_that_agrees_in_other_words_supports_a_yes_and_does_not_flip_it(case):
-    """Each passage used to count as denying the claim, turning the right Yes into No; now it
-    supports the Yes and is the one cited."""
-    passages, question, reply = YES_ON_A_PASSAGE_WITH_A_NEGATION[case]
+def test_an_absence_is_no_denial_and_does_not_flip_a_yes():
+    """An absence is no denial: "now without Zhao" says he is gone, not that he did not agree.
+    The passage supports the Yes and is the one cited (it used to deny "Zhao", turning the
+    right Yes into No)."""
+    passages = [
+        "Binance launched in June 2017 and became the largest crypto exchange in the world.",
+        "Binance is now without Zhao, who agreed to step down as CEO as part of the plea deal.",
+    ]
+    question = "Did Changpeng Zhao agree to step down as CEO of Binance?"
+    reply = "Yes, Zhao agreed to step down as CEO of Binance as part of the plea deal. [1]"
     verdict, reason = check_answer(reply, passages, question, lambda: 0.8)
     assert verdict.text == "Yes"
     assert reason.passages == (1,)
-
-
-def test_only_the_word_under_non_escapes_a_denial():
-    denial = ["The non-profit group has not agreed to the deal."]
-    assert check_sentences("The non-profit group has agreed to the deal [1].", denial) == []
 
 
 def test_a_country_is_known_by_its_adjective():
