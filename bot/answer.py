@@ -30,6 +30,7 @@ from bot.prompts import (
     REWRITE_PROMPT,
     SYSTEM_PROMPT,
     answerable_prompt,
+    confirm_prompt,
     judge_messages,
     verdict_prompt,
 )
@@ -120,6 +121,9 @@ class Answer:
     second_look: bool = False
     """Whether the draft was written again from the first article's passages alone
     (Briefer.to_redraft_from; not in to_dict; eval keeps it, so evals/recheck.py can replay)."""
+    p_true: float | None = None
+    """For an answer drafted though the judge doubted the passages hold one, its probability
+    that the answer is right by them (Briefer.confirm; not in to_dict; eval keeps it)."""
 
     def to_dict(self) -> dict:
         """Exactly the answer JSON of GUIDE.md: every field but the eval-only details()."""
@@ -136,6 +140,7 @@ class Answer:
             "verdict_p_yes": self.verdict_p_yes,
             "p_answerable": self.p_answerable,
             "second_look": self.second_look,
+            "p_true": self.p_true,
             "retrieved": [p.article_id for p in self.retrieved],
             "judged": [[p.article_id, p.score] for p in self.judged],
         }
@@ -449,13 +454,32 @@ class Briefer:
         self.check_draft(answer, passages, question, window, context, on_topic)
 
     def holds_answer(self, answer: Answer, context: str, question: str) -> bool:
-        """Whether the judge thinks the passages shown hold the answer (settings.min_answerable).
-        Look-alike passages (another trial, another week) are where a small model invents an
-        answer; measured with `briefing eval --hide-gold` (README, Evals)."""
+        """Whether the judge thinks the passages shown may hold the answer: a draft is written
+        at settings.answerable_floor, and one under settings.min_answerable must be confirmed
+        (Briefer.confirm). Look-alike passages (another trial, another week) are where a small
+        model invents an answer; measured with `briefing eval --hide-gold` (README, Evals)."""
         if not self.settings.min_answerable:
             return True
         answer.p_answerable = self.judge.p_yes(judge_messages(answerable_prompt(context, question)))
-        return answer.p_answerable >= self.settings.min_answerable
+        floor = min(self.settings.answerable_floor, self.settings.min_answerable)
+        return answer.p_answerable >= floor
+
+    def doubted(self, answer: Answer) -> bool:
+        """Whether the judge leaned No on the passages holding the answer (under
+        settings.min_answerable) but not so far that nothing was drafted."""
+        p = answer.p_answerable
+        return p is not None and p < self.settings.min_answerable
+
+    def confirm(self, answer: Answer, context: str, question: str) -> None:
+        """A doubted answer stands only when the judge, reading it after the same passages
+        (in llama.cpp's cache), says it is right by them (settings.min_true); otherwise it is
+        the abstention. Asked before drafting, the judge cannot tell "the passages say No" or
+        "the passage that answers is among look-alikes" from "nothing here answers it"; shown
+        the checked answer, it can weigh that answer (evals/RESULTS.md, twenty-second session)."""
+        claim = citations.MARKER.sub("", answer.answer)
+        answer.p_true = self.judge.p_yes(judge_messages(confirm_prompt(context, question, claim)))
+        if answer.p_true < self.settings.min_true:
+            answer.answer, answer.abstained, answer.citations = ABSTAIN_ANSWER, True, []
 
     def to_redraft_from(
         self,
@@ -599,6 +623,8 @@ class Briefer:
         self._attach(answer, draft, passages, asked, context, on_topic)
         if window and not answer.abstained:
             hold_to_span(answer, window)
+        if self.doubted(answer) and not answer.abstained:
+            self.confirm(answer, context, asked)
 
     def _attach(
         self,

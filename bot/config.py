@@ -78,7 +78,14 @@ class Settings(BaseSettings):
     above 1: never."""
     min_answerable: float = 0.5
     """The judge's probability that the passages shown to the model contain the answer (asked
-    after them, before drafting), below which the bot abstains without drafting; 0: no check."""
+    after them, before drafting), below which an answer must be confirmed (min_true); 0: no
+    check."""
+    answerable_floor: float = 0.2
+    """The same probability below which the bot abstains without drafting (at min_answerable
+    or above: every doubted question is abstained, as before the twenty-second session)."""
+    min_true: float = 0.5
+    """For an answer drafted under min_answerable: the judge's probability, reading the
+    answer after its passages, that it is right by them, below which the bot abstains."""
     overrule_decline: float = 0.7
     """The judge's probability that the passages hold the answer (min_answerable's) from which
     a draft that only declines is written again under rules that do not dictate the decline

@@ -365,6 +365,7 @@ def run_eval(
                 "draft": details["draft"],
                 "verdict_p_yes": details["verdict_p_yes"],
                 "p_answerable": details.get("p_answerable"),
+                "p_true": details.get("p_true"),
                 "second_look": details.get("second_look", False),
                 "retrieved": retrieved,
                 "judged": details["judged"],

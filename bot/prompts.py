@@ -79,3 +79,11 @@ def answerable_prompt(context: str, question: str) -> str:
         f"{context}Question: {question}\n\n"
         "Do the passages contain the answer to this question? Reply only Yes or No."
     )
+
+
+def confirm_prompt(context: str, question: str, answer: str) -> str:
+    """After the answer prompt's own passages (already read): is this answer right by them?"""
+    return (
+        f"{context}Question: {question}\n\nProposed answer: {answer}\n\n"
+        "Is the proposed answer correct according to the passages? Reply only Yes or No."
+    )

@@ -535,6 +535,48 @@ def test_a_decline_is_drafted_again_from_all_passages_or_the_first_article_alone
     assert answer.abstained and len(model.prompts) == 1
 
 
+class PromptJudge:
+    """Answers the judge's questions by kind: whether the passages hold the answer (asked before
+    drafting), whether a drafted answer is right by them (Briefer.confirm), and, for any
+    other (one passage alone), No."""
+
+    def __init__(self, holds: float, right: float):
+        self.holds, self.right, self.asked = holds, right, []
+
+    def p_yes(self, messages) -> float:
+        user = messages[-1][1]
+        self.asked.append(user)
+        if "Proposed answer:" in user:
+            return self.right
+        return self.holds if "Do the passages contain the answer" in user else 0.0
+
+
+def test_an_answer_the_judge_doubted_stands_only_when_it_confirms_it(make_settings, tmp_path):
+    """Under settings.min_answerable the judge leans No on the passages holding the answer;
+    from settings.answerable_floor up the answer is drafted anyway, and stands only when the
+    judge, shown it after the same passages, says it is right (settings.min_true). Under the
+    floor nothing is drafted; at min_answerable and up nothing needs confirming."""
+    velo = wire_story("Velo posts third-quarter profit", "2023-11-07", VELO_NUMBERS)
+    reply = "Velo posted $219 million of net income [1]."
+    cases = [(0.35, 0.8, True, True), (0.35, 0.3, True, False), (0.1, 0.99, False, False)]
+    for holds, right, drafted, stands in [*cases, (0.6, 0.0, True, True)]:
+        run = tmp_path / f"{holds}-{right}"
+        run.mkdir()
+        settings = make_settings(home=run / "home", min_answerable=0.5, answerable_floor=0.2)
+        judge = PromptJudge(holds, right)
+        briefer = briefer_over(settings, run, scripted(reply), judge, velo=velo)
+        answer = briefer.ask("What net income did Velo post for the third quarter?")
+        assert (answer.draft == reply) is drafted, answer.draft
+        assert answer.abstained is not stands, answer.answer
+        confirmed = [q for q in judge.asked if "Proposed answer: Velo posted $219 million" in q]
+        assert bool(confirmed) is (drafted and holds < 0.5)
+        assert answer.p_true == (right if confirmed else None)
+        if stands:
+            assert answer.answer == "Velo posted $219 million of net income [1]."
+        else:
+            assert answer.answer == ABSTAIN_ANSWER and not answer.citations
+
+
 def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
     from bot.prompts import REDRAFT_SYSTEM_PROMPT, SYSTEM_PROMPT
 
