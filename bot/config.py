@@ -80,9 +80,10 @@ class Settings(BaseSettings):
     """The judge's probability that the passages shown to the model contain the answer (asked
     after them, before drafting), below which an answer must be confirmed (min_true); 0: no
     check."""
-    answerable_floor: float = 0.2
-    """The same probability below which the bot abstains without drafting (at min_answerable
-    or above: every doubted question is abstained, as before the twenty-second session)."""
+    answerable_floor: float = 0.5
+    """The same probability below which the bot abstains without drafting; at min_answerable
+    or above (the default) every doubted question is. Under it, a doubted answer is drafted
+    and must be confirmed: measured at 0.2, not the default (evals/RESULTS.md)."""
     min_true: float = 0.5
     """For an answer drafted under min_answerable: the judge's probability, reading the
     answer after its passages, that it is right by them, below which the bot abstains."""

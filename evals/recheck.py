@@ -61,7 +61,8 @@ RULES = {
 
 
 class SavedJudge:
-    """Answers with the verdict probability the run saved (0.5, no opinion, when none was).
+    """Answers with the verdict probability the run saved (0.5, no opinion, when none was), and
+    a doubted answer's confirmation (Briefer.confirm) with the run's p_true (0.5 when none).
 
     A run saves no per-passage verdicts, so without --judge the questions asked of each
     passage alone get the same answer: outside yes/no questions 0.5, at which the default bar
@@ -70,9 +71,11 @@ class SavedJudge:
 
     def __init__(self) -> None:
         self.value: float | None = None
+        self.p_true: float | None = None
 
     def p_yes(self, messages) -> float:
-        return 0.5 if self.value is None else self.value
+        value = self.p_true if "Proposed answer:" in messages[-1][1] else self.value
+        return 0.5 if value is None else value
 
 
 @contextlib.contextmanager
@@ -128,10 +131,10 @@ def _recheck(
             asked = row.get("standalone_question") or question.question
             as_of = question.asked_on or dt.date.today()
             passages = by_article(briefer.relevant_passages(asked, as_of))
-            judge.value = row.get("verdict_p_yes")
+            judge.value, judge.p_true = row.get("verdict_p_yes"), row.get("p_true")
             timings = answer_dict["timings"]
             answer = Answer(question.question, ABSTAIN_ANSWER, True, [], timings, "")
-            answer.draft = row["draft"]
+            answer.draft, answer.p_answerable = row["draft"], row.get("p_answerable")
             window = relative_window(asked, as_of)
             if row.get("second_look"):  # written again from the first article alone
                 first = window_first(passages, window)[0].article_id

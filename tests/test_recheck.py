@@ -173,3 +173,16 @@ def test_a_second_look_is_replayed_against_the_first_article_alone(tmp_path, mon
         recheck(results, questions, corpus, "all", [], out=replayed)
         replays.append(json.loads(replayed.read_text())["answer"]["abstained"])
     assert replays == [False, True]
+
+
+def test_a_doubted_answer_is_replayed_with_the_runs_confirmation(tmp_path, monkeypatch):
+    """A draft written though the judge doubted the passages hold the answer stands only when
+    the judge confirmed it (Briefer.confirm): the replay reads that from the run too."""
+    monkeypatch.setenv("BRIEFING_HOME", str(tmp_path / "home"))
+    results, questions = saved_run(tmp_path, "Syrian rebels captured Homs [1].")
+    replays = []
+    for p_true in (0.9, 0.1):
+        row = json.loads(results.read_text()) | {"p_answerable": 0.3, "p_true": p_true}
+        results.write_text(json.dumps(row))
+        replays.append(recheck(results, questions, SAMPLE_CORPUS, "all", [])["accuracy"])
+    assert replays == [1.0, 0.0]
