@@ -81,9 +81,13 @@ def answerable_prompt(context: str, question: str) -> str:
     )
 
 
+CONFIRM_LEAD = "Proposed answer:"
+"""Where confirm_prompt puts the answer: evals/recheck.py tells the judge's questions by it."""
+
+
 def confirm_prompt(context: str, question: str, answer: str) -> str:
     """After the answer prompt's own passages (already read): is this answer right by them?"""
     return (
-        f"{context}Question: {question}\n\nProposed answer: {answer}\n\n"
+        f"{context}Question: {question}\n\n{CONFIRM_LEAD} {answer}\n\n"
         "Is the proposed answer correct according to the passages? Reply only Yes or No."
     )

@@ -45,6 +45,7 @@ from bot.dates import relative_window
 from bot.evaluate import build_pipeline, load_questions, load_results, score, summarise
 from bot.judge import Judge, judge_for
 from bot.llm import load_chat_model
+from bot.prompts import CONFIRM_LEAD
 
 RULES = {
     "foreign_names": (citations, "foreign_names", lambda *a, **k: set()),
@@ -74,7 +75,7 @@ class SavedJudge:
         self.p_true: float | None = None
 
     def p_yes(self, messages) -> float:
-        value = self.p_true if "Proposed answer:" in messages[-1][1] else self.value
+        value = self.p_true if CONFIRM_LEAD in messages[-1][1] else self.value
         return 0.5 if value is None else value
 
 
