@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     above 1: never."""
     min_answerable: float = 0.5
     """The judge's probability that the passages shown to the model contain the answer (asked
-    after them, before drafting), below which an answer must be confirmed (min_true); 0: no
-    check."""
+    after them, before drafting), below which the bot abstains without drafting, or, with
+    answerable_floor under it, drafts and keeps only an answer the judge confirms (min_true);
+    0: no check."""
     answerable_floor: float = 0.5
     """The same probability below which the bot abstains without drafting; at min_answerable
     or above (the default) every doubted question is. Under it, a doubted answer is drafted
