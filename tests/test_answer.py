@@ -17,7 +17,7 @@ from bot.answer import (
 )
 from bot.config import SAMPLE_CORPUS
 from bot.errors import QuestionError
-from bot.prompts import SYSTEM_PROMPT
+from bot.prompts import CONFIRM_LEAD, SYSTEM_PROMPT
 from bot.sources import load_paths
 from bot.store import Passage
 from bot.words import refers_back
@@ -546,7 +546,7 @@ class PromptJudge:
     def p_yes(self, messages) -> float:
         user = messages[-1][1]
         self.asked.append(user)
-        if "Proposed answer:" in user:
+        if CONFIRM_LEAD in user:
             return self.right
         return self.holds if "Do the passages contain the answer" in user else 0.0
 
@@ -568,13 +568,34 @@ def test_an_answer_the_judge_doubted_stands_only_when_it_confirms_it(make_settin
         answer = briefer.ask("What net income did Velo post for the third quarter?")
         assert (answer.draft == reply) is drafted, answer.draft
         assert answer.abstained is not stands, answer.answer
-        confirmed = [q for q in judge.asked if "Proposed answer: Velo posted $219 million" in q]
+        confirmed = [q for q in judge.asked if f"{CONFIRM_LEAD} Velo posted $219 million" in q]
         assert bool(confirmed) is (drafted and holds < 0.5)
         assert answer.p_true == (right if confirmed else None)
         if stands:
             assert answer.answer == "Velo posted $219 million of net income [1]."
         else:
             assert answer.answer == ABSTAIN_ANSWER and not answer.citations
+
+
+def test_the_default_judge_confirms_the_answer_and_not_the_look_alike(
+    make_settings, default_model, default_judge, tmp_path
+):
+    """The confirmation on its real path: every question drafted (floor 0) and every answer
+    doubted (a bar no probability reaches), so the default model's judge decides alone. Asked
+    about the Orion Awards with only the Lumen Awards indexed, the model drafts from the Lumen
+    story (0.13 here); asked about the Lumen Awards, its answer is confirmed (0.86)."""
+    lumen = wire_story(
+        "Lumen Awards night", "2024-03-10",
+        "Anna Berg won best actress at the Lumen Awards in Vell on Sunday for her role in Salt "
+        "Roads. The best film award went to Harbour Lights, directed by Tomas Lind.",
+    )  # fmt: skip
+    settings = make_settings(min_answerable=1.01, answerable_floor=0.0)
+    briefer = briefer_over(settings, tmp_path, default_model, default_judge, lumen=lumen)
+    other = briefer.ask("Who won best actress at the Orion Awards?")
+    assert other.draft and "Anna Berg" in other.draft, other.draft
+    assert other.abstained and other.p_true < settings.min_true, other.answer
+    this = briefer.ask("Who won best actress at the Lumen Awards?")
+    assert "Anna Berg" in this.answer and this.p_true >= settings.min_true, this.answer
 
 
 def test_the_redraft_rules_ask_to_say_so_instead_of_dictating_the_decline():
