@@ -76,3 +76,9 @@ def test_gates_past_their_start_time_are_skipped_and_one_past_the_end_is_stopped
     assert gates == ["seed"]
     assert "gate seed stopped unfinished" in done.stderr
     assert "gate multihop-short2 not started" in done.stderr
+
+
+def test_a_time_budget_that_ends_before_it_starts_runs_no_gate(tmp_path):
+    done, gates = run_ci(ci_copy(tmp_path), CI_GATES_START_BY_S="100", CI_GATES_END_BY_S="0")
+    assert done.returncode == 0, done.stderr
+    assert gates == [] and "gate seed not started" in done.stderr
