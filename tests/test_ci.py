@@ -81,4 +81,4 @@ def test_gates_past_their_start_time_are_skipped_and_one_past_the_end_is_stopped
 def test_a_time_budget_that_ends_before_it_starts_runs_no_gate(tmp_path):
     done, gates = run_ci(ci_copy(tmp_path), CI_GATES_START_BY_S="100", CI_GATES_END_BY_S="0")
     assert done.returncode == 0, done.stderr
-    assert gates == [] and "gate seed not started" in done.stderr
+    assert gates == [] and "gate seed not started: 0s elapsed, past 0s" in done.stderr
